@@ -1,0 +1,317 @@
+"""TOML + environment → validated, typed settings. Secrets come only from environment variables the file names.
+
+Every mistake becomes one ConfigError naming the file, the dotted key and what is wrong; the CLI turns it into
+exit code 2 with that one line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from syndicator.article import PLATFORMS
+from syndicator.errors import ConfigError
+from syndicator.platforms.settings import (
+    SETTINGS_BY_PLATFORM,
+    PlatformSettings,
+    Secrets,
+    secret_env_names,
+)
+from syndicator.render.options import RenderOptions
+from syndicator.schema import build
+
+DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
+EMBEDDED = "<embedded defaults>"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    url: str = "sqlite:///syndicator.db"
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    listen: str = ""  # "127.0.0.1:9100"; empty: no HTTP listener (unless $PORT is set)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: Literal["auto", "json", "text"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    name: str
+    url: str
+    targets: list[str]
+    every: timedelta = timedelta(minutes=2)
+    language: str = ""  # empty: the feed's own <language>
+    first_run: str = "skip"  # "skip" | "all" | "latest:N"
+    max_age: timedelta = timedelta(days=2)  # older items are recorded, not posted; 0 = no limit
+    timeout: timedelta = timedelta(seconds=20)
+    max_bytes: int = 10 * 1024 * 1024
+    priority: Literal["normal", "breaking"] = "normal"
+    hold_for: timedelta = timedelta(0)  # cancel window between detection and posting
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"feed name {self.name!r} may use letters, digits, '_', '-' and '.' only")
+        if self.every < timedelta(seconds=5):
+            raise ValueError("'every' must be at least 5s")
+        if self.max_bytes <= 0:
+            raise ValueError("'max_bytes' must be positive")
+        first_run_latest(self.first_run)
+
+    @property
+    def latest_on_first_run(self) -> int | None:
+        """None: post everything on the first poll; 0: post nothing; N: post the N newest."""
+        return first_run_latest(self.first_run)
+
+
+def first_run_latest(value: str) -> int | None:
+    if value == "skip":
+        return 0
+    if value == "all":
+        return None
+    match = re.fullmatch(r"latest:(\d+)", value)
+    if not match:
+        raise ValueError(f"first_run must be 'skip', 'all' or 'latest:N', got {value!r}")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """When a target may post: `[targets.NAME.limits]`. Empty values take the platform's defaults."""
+
+    min_spacing: timedelta | None = None
+    quotas: list[str] = field(default_factory=list)  # "17/24h", "20/1m": at most N posts per window
+    quiet_hours: str = ""  # "23:00-07:00" in `timezone`; breaking feeds ignore it
+    timezone: str = "UTC"
+    max_posts_per_day: int = 0  # cost caps (0 = none)
+    max_posts_per_month: int = 0
+    cost_per_post: float = 0.0  # what one post costs (X bills per post), for the spend shown in status
+    cost_per_post_with_link: float = 0.0
+    freshness: timedelta = timedelta(hours=12)  # a backlog older than this at send time is not posted
+    slow_down_at_percent: float = 80.0  # Meta usage headers: space posts out above this
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 8
+    backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(hours=1)
+    on_unknown: Literal["hold", "retry"] = "hold"  # after a crash mid-call: wait for a human, or resend
+
+
+_TARGET_COMMON = {"platform", "dry_run", "api_base", "timeout", "render", "limits", "retry", "edit_on_update"}
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    name: str
+    platform: str
+    settings: PlatformSettings
+    secrets: Secrets = field(default_factory=lambda: Secrets({}), compare=False, repr=False)
+    dry_run: bool = False
+    api_base: str = ""
+    timeout: timedelta = timedelta(seconds=30)
+    edit_on_update: bool = True
+    render: RenderOptions = field(default_factory=RenderOptions)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+
+@dataclass(frozen=True)
+class _TargetCommon:
+    platform: Literal["twitter", "telegram", "facebook", "whatsapp"]
+    dry_run: bool = False
+    api_base: str = ""
+    timeout: timedelta = timedelta(seconds=30)
+    edit_on_update: bool = True
+    render: RenderOptions = field(default_factory=RenderOptions)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    base_dir: Path
+    store: StoreSettings
+    http: HttpSettings
+    log: LogSettings
+    feeds: list[FeedSettings]
+    targets: dict[str, TargetSettings]
+    extra: Mapping[str, Any] = field(default_factory=dict)  # sections later features validate themselves
+
+    def feed(self, name: str) -> FeedSettings:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise ConfigError(f"no feed named {name!r} (feeds: {', '.join(f.name for f in self.feeds)})")
+
+    def target(self, name: str) -> TargetSettings:
+        if name not in self.targets:
+            raise ConfigError(f"no target named {name!r} (targets: {', '.join(self.targets)})")
+        return self.targets[name]
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> Config:
+    """Load and validate the configuration.
+
+    Which file: `path`, else $SYNDICATOR_CONFIG, else config/syndicator.toml if it exists, else the embedded
+    defaults (bundled sample feed, dry-run targets). With `dry_run`, every target is dry-run and needs no secret.
+    """
+    env = os.environ if environ is None else environ
+    chosen = path or env.get("SYNDICATOR_CONFIG")
+    if chosen:
+        file = Path(chosen)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("configuration file not found", source=str(file)) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", source=str(file)) from None
+        source, base_dir = str(file), file.resolve().parent
+    elif DEFAULT_CONFIG_PATH.exists():
+        source, base_dir = str(DEFAULT_CONFIG_PATH), DEFAULT_CONFIG_PATH.resolve().parent
+        text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    else:
+        data_dir = resources.files("syndicator") / "data"
+        text = (data_dir / "default.toml").read_text(encoding="utf-8")
+        source, base_dir = EMBEDDED, Path(str(data_dir))
+    return parse(text, source=source, base_dir=base_dir, environ=env, dry_run=dry_run)
+
+
+def parse(
+    text: str,
+    *,
+    source: str = "<string>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> Config:
+    env = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=source) from None
+
+    known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown section (known: {', '.join(sorted(known))})", source=source, key=key)
+
+    store = build(StoreSettings, raw.get("store", {}), source=source, where="store")
+    if env.get("SYNDICATOR_DB_URL"):
+        store = replace(store, url=env["SYNDICATOR_DB_URL"])
+    base = base_dir or Path.cwd()
+    store = replace(store, url=_resolve_sqlite(store.url, base))
+    http = build(HttpSettings, raw.get("http", {}), source=source, where="http")
+    log = build(LogSettings, raw.get("log", {}), source=source, where="log")
+
+    targets_raw = raw.get("targets", {})
+    if not isinstance(targets_raw, dict):
+        raise ConfigError("expected a table of targets", source=source, key="targets")
+    targets = {
+        name: _target(name, table, source=source, environ=env, dry_run=dry_run)
+        for name, table in targets_raw.items()
+    }
+
+    feeds_raw = raw.get("feeds", [])
+    if not isinstance(feeds_raw, list) or not feeds_raw:
+        raise ConfigError("at least one [[feeds]] entry is required", source=source, key="feeds")
+    feeds: list[FeedSettings] = []
+    for i, table in enumerate(feeds_raw):
+        where = f"feeds[{i}]"
+        feed = build(FeedSettings, table, source=source, where=where)
+        if any(f.name == feed.name for f in feeds):
+            raise ConfigError(f"duplicate feed name {feed.name!r}", source=source, key=f"{where}.name")
+        for t in feed.targets:
+            if t not in targets:
+                raise ConfigError(
+                    f"unknown target {t!r} (defined: {', '.join(targets) or 'none'})",
+                    source=source,
+                    key=f"{where}.targets",
+                )
+        feeds.append(replace(feed, url=_resolve_local(feed.url, base)))
+
+    extra = {k: raw[k] for k in ("alerts", "webhook") if k in raw}
+    return Config(source, base, store, http, log, feeds, targets, extra)
+
+
+def _target(name: str, table: Any, *, source: str, environ: Mapping[str, str], dry_run: bool) -> TargetSettings:
+    where = f"targets.{name}"
+    if not _NAME.match(name):
+        raise ConfigError("target names may use letters, digits, '_', '-' and '.' only", source=source, key=where)
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table", source=source, key=where)
+    if "platform" not in table:
+        raise ConfigError(
+            f"missing required key (one of: {', '.join(PLATFORMS)})", source=source, key=f"{where}.platform"
+        )
+    common = build(
+        _TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where
+    )
+    platform_cls = SETTINGS_BY_PLATFORM[common.platform]
+    platform_keys = {k: v for k, v in table.items() if k not in _TARGET_COMMON}
+    settings = build(platform_cls, platform_keys, source=source, where=where)
+    is_dry = dry_run or common.dry_run
+    values: dict[str, str] = {}
+    for secret, var in secret_env_names(settings).items():
+        value = environ.get(var, "")
+        if not value and not is_dry and secret not in ("app_id", "app_secret"):
+            raise ConfigError(
+                f"environment variable {var} is not set (it holds this target's {secret})",
+                source=source,
+                key=f"{where}.{secret}_env",
+            )
+        if value:
+            values[secret] = value
+    if common.api_base and not re.match(r"^https?://", common.api_base):
+        raise ConfigError("must be an http(s) URL", source=source, key=f"{where}.api_base")
+    return TargetSettings(
+        name=name,
+        platform=common.platform,
+        settings=settings,
+        secrets=Secrets(values),
+        dry_run=is_dry,
+        api_base=common.api_base.rstrip("/"),
+        timeout=common.timeout,
+        edit_on_update=common.edit_on_update,
+        render=common.render,
+        limits=common.limits,
+        retry=common.retry,
+    )
+
+
+def _resolve_local(url: str, base: Path) -> str:
+    """Relative paths in the file are relative to the file, so the config works from any directory."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) or url.startswith("file:"):
+        return url
+    path = Path(url)
+    return str(path if path.is_absolute() else (base / path))
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        rel = url[len(prefix) :]
+        if rel and not Path(rel).is_absolute():
+            # the database lives where the command runs, not inside the package or the config dir
+            return prefix + str(Path.cwd() / rel)
+    return url

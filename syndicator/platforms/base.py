@@ -1,0 +1,66 @@
+"""The one interface every platform implements, and how a target becomes a publisher.
+
+A publisher takes a rendered `Post` and returns a `Receipt`, or raises exactly one of the PublishError subclasses
+(see `syndicator.errors`). Each platform module maps its library's exceptions and the platform's status codes onto
+that closed set in one function. Publishers never touch the database and never sleep for rate limits: they report
+what the platform said (`Receipt.rate`, `RetryLater.retry_at`) and the governor decides.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from typing import TYPE_CHECKING, ClassVar
+
+from syndicator.article import Identity, Post, Receipt
+from syndicator.errors import Permanent
+
+if TYPE_CHECKING:
+    from syndicator.config import TargetSettings
+
+
+class Publisher(abc.ABC):
+    platform: ClassVar[str]
+    supports_edit: ClassVar[bool] = False
+    supports_delete: ClassVar[bool] = True
+
+    def __init__(self, target: TargetSettings) -> None:
+        self.target = target
+
+    @abc.abstractmethod
+    async def publish(self, post: Post) -> Receipt:
+        """Post it. Raises RetryLater, Transient, Permanent or AuthError."""
+
+    async def edit(self, receipt: Receipt, post: Post) -> Receipt:
+        """Replace the text of an existing post (a correction)."""
+        raise Permanent(f"{self.platform} posts cannot be edited")
+
+    @abc.abstractmethod
+    async def delete(self, receipt: Receipt) -> None:
+        """Remove a post made earlier. A post that is already gone counts as deleted."""
+
+    @abc.abstractmethod
+    async def check(self) -> Identity:
+        """The cheapest call that proves the credentials work; says who we post as."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+_MODULES = {
+    "twitter": ("syndicator.platforms.twitter", "TwitterPublisher"),
+    "telegram": ("syndicator.platforms.telegram", "TelegramPublisher"),
+    "facebook": ("syndicator.platforms.facebook", "FacebookPublisher"),
+    "whatsapp": ("syndicator.platforms.whatsapp", "WhatsAppPublisher"),
+}
+
+
+def make_publisher(target: TargetSettings) -> Publisher:
+    """The publisher for a target; client libraries are imported here, only when a target really posts."""
+    if target.dry_run:
+        from syndicator.platforms.dryrun import DryRunPublisher
+
+        return DryRunPublisher(target)
+    module_name, class_name = _MODULES[target.platform]
+    cls: type[Publisher] = getattr(importlib.import_module(module_name), class_name)
+    return cls(target)
