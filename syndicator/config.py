@@ -22,6 +22,7 @@ from syndicator.platforms.settings import (
     SETTINGS_BY_PLATFORM,
     PlatformSettings,
     Secrets,
+    WhatsAppSettings,
     secret_env_names,
 )
 from syndicator.render.options import RenderOptions
@@ -100,8 +101,16 @@ class LimitsSettings:
     max_posts_per_month: int = 0
     cost_per_post: float = 0.0  # what one post costs (X bills per post), for the spend shown in status
     cost_per_post_with_link: float = 0.0
-    freshness: timedelta = timedelta(hours=12)  # a backlog older than this at send time is not posted
+    freshness: timedelta = timedelta(0)  # if set: an article older than this at send time is not posted
     slow_down_at_percent: float = 80.0  # Meta usage headers: space posts out above this
+
+    def __post_init__(self) -> None:
+        from syndicator.governor import parse_quiet_hours, parse_quota, zone
+
+        for quota in self.quotas:
+            parse_quota(quota)
+        parse_quiet_hours(self.quiet_hours)
+        zone(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -228,7 +237,7 @@ def parse(
     if not isinstance(targets_raw, dict):
         raise ConfigError("expected a table of targets", source=source, key="targets")
     targets = {
-        name: _target(name, table, source=source, environ=env, dry_run=dry_run)
+        name: _target(name, table, source=source, environ=env, dry_run=dry_run, base=base)
         for name, table in targets_raw.items()
     }
 
@@ -250,11 +259,13 @@ def parse(
                 )
         feeds.append(replace(feed, url=_resolve_local(feed.url, base)))
 
-    extra = {k: raw[k] for k in ("alerts", "webhook") if k in raw}
+    extra: dict[str, Any] = {k: raw[k] for k in ("alerts", "webhook") if k in raw}
     return Config(source, base, store, http, log, feeds, targets, extra)
 
 
-def _target(name: str, table: Any, *, source: str, environ: Mapping[str, str], dry_run: bool) -> TargetSettings:
+def _target(
+    name: str, table: Any, *, source: str, environ: Mapping[str, str], dry_run: bool, base: Path
+) -> TargetSettings:
     where = f"targets.{name}"
     if not _NAME.match(name):
         raise ConfigError("target names may use letters, digits, '_', '-' and '.' only", source=source, key=where)
@@ -264,12 +275,15 @@ def _target(name: str, table: Any, *, source: str, environ: Mapping[str, str], d
         raise ConfigError(
             f"missing required key (one of: {', '.join(PLATFORMS)})", source=source, key=f"{where}.platform"
         )
-    common = build(
-        _TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where
-    )
+    common = build(_TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where)
     platform_cls = SETTINGS_BY_PLATFORM[common.platform]
     platform_keys = {k: v for k, v in table.items() if k not in _TARGET_COMMON}
     settings = build(platform_cls, platform_keys, source=source, where=where)
+    if isinstance(settings, WhatsAppSettings) and settings.recipients_file:
+        file = Path(_resolve_local(settings.recipients_file, base))
+        if not file.is_file():
+            raise ConfigError(f"file not found: {file}", source=source, key=f"{where}.recipients_file")
+        settings = replace(settings, recipients_file=str(file))
     is_dry = dry_run or common.dry_run
     values: dict[str, str] = {}
     for secret, var in secret_env_names(settings).items():
@@ -304,7 +318,7 @@ def _resolve_local(url: str, base: Path) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) or url.startswith("file:"):
         return url
     path = Path(url)
-    return str(path if path.is_absolute() else (base / path))
+    return str(path if path.is_absolute() else (base / path).resolve())
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:

@@ -1,0 +1,47 @@
+"""The wiring shared by the CLI and the worker: configuration, store, governor, publishers, clock."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from syndicator.config import Config, TargetSettings
+from syndicator.governor import Governor
+from syndicator.logs import redactor
+from syndicator.platforms.base import Publisher, make_publisher
+from syndicator.store import Store, utcnow
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class App:
+    config: Config
+    store: Store
+    clock: Clock = utcnow
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    _publishers: dict[str, Publisher] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.governor = Governor(self.config.targets)
+        for target in self.config.targets.values():
+            redactor.add(target.secrets.values())
+
+    @classmethod
+    def open(cls, config: Config, *, clock: Clock = utcnow) -> App:
+        return cls(config, Store(config.store.url), clock)
+
+    def publisher(self, target: TargetSettings) -> Publisher:
+        if target.name not in self._publishers:
+            self._publishers[target.name] = make_publisher(target)
+        return self._publishers[target.name]
+
+    async def aclose(self) -> None:
+        for publisher in self._publishers.values():
+            await publisher.aclose()
+        self._publishers.clear()
+        self.store.close()

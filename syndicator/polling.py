@@ -1,0 +1,159 @@
+"""One poll of one feed: fetch (conditional GET) → parse → record what is new → queue its deliveries.
+
+A failing feed is logged with its reason and retried on its next turn; it never stops the other feeds.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from syndicator.app import App
+from syndicator.article import Article, DeliveryState
+from syndicator.config import FeedSettings, TargetSettings
+from syndicator.errors import FeedError
+from syndicator.logs import get_logger
+from syndicator.render import render
+from syndicator.sources.feed import fetch, parse
+from syndicator.sources.urls import url_key
+from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
+from syndicator.store.feeds import claim_feed, finish_poll
+
+log = get_logger("syndicator.poll")
+POLL_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feed: str
+    status: str  # ok | not_modified | failed | busy
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    error: str | None = None
+
+
+def identity_key(article_id: str) -> str:
+    return url_key(article_id) if "://" in article_id else article_id
+
+
+def policy_of(feed: FeedSettings) -> FeedPolicy:
+    return FeedPolicy(
+        name=feed.name,
+        latest_on_first_run=feed.latest_on_first_run,
+        max_age=feed.max_age or None,
+        hold_for=feed.hold_for,
+        priority=1 if feed.priority == "breaking" else 0,
+    )
+
+
+def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDelivery]:
+    """One delivery per target of the feed (per recipient on WhatsApp), each with its rendered post."""
+    out: list[NewDelivery] = []
+    for name in feed.targets:
+        target = app.config.targets[name]
+        try:
+            post = render(article, target)
+        except Exception as exc:  # a renderer bug must not lose the article: the delivery fails visibly
+            log.error("render.failed", feed=feed.name, article=article.id, target=name, error=repr(exc))
+            out.append(NewDelivery(name, "", "{}", DeliveryState.FAILED, f"render failed: {exc!r}"))
+            continue
+        for recipient in recipients_of(target):
+            out.append(NewDelivery(name, recipient, replace(post, recipient=recipient).to_json()))
+    return out
+
+
+def recipients_of(target: TargetSettings) -> list[str]:
+    if target.platform != "whatsapp":
+        return [""]
+    from syndicator.platforms.whatsapp import recipients
+
+    found = recipients(target.settings)  # type: ignore[arg-type]
+    return found or [""]
+
+
+def poll_feed(app: App, feed: FeedSettings) -> PollReport:
+    now = app.clock()
+    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=POLL_LEASE)
+    if state is None:
+        return PollReport(feed.name, "busy")
+    next_poll = now + feed.every
+    try:
+        result = fetch(
+            feed.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            timeout=feed.timeout.total_seconds(),
+            max_bytes=feed.max_bytes,
+        )
+        if result.status == "not_modified":
+            finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="not_modified")
+            log.info("feed.polled", feed=feed.name, not_modified=True, items=0, new=0)
+            return PollReport(feed.name, "not_modified")
+        parsed = parse(
+            result.body,
+            feed=feed.name,
+            base_url=result.final_url,
+            language=feed.language,
+            content_type=result.content_type,
+        )
+    except FeedError as exc:
+        return _failed(app, feed, now, next_poll, f"{exc.reason}: {exc}")
+    except Exception as exc:  # a parser bug on a hostile feed must not stop the worker
+        log.error("feed.failed", feed=feed.name, reason="internal", error=repr(exc), trace=traceback.format_exc())
+        return _failed(app, feed, now, next_poll, f"internal: {exc!r}", logged=True)
+
+    items = [Incoming(a, identity_key(a.id), url_key(a.url)) for a in parsed.articles]
+    outcome = record_poll(
+        app.store, policy_of(feed), items, now=now, make_deliveries=lambda a: deliveries_for(app, feed, a)
+    )
+    finish_poll(
+        app.store,
+        feed.name,
+        worker=app.worker_id,
+        now=now,
+        next_poll=next_poll,
+        status="ok",
+        etag=result.etag,
+        last_modified=result.last_modified,
+        items=len(items),
+    )
+    _log_outcome(feed, outcome, len(items))
+    return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), len(outcome.skipped))
+
+
+def _failed(
+    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, logged: bool = False
+) -> PollReport:
+    finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="failed", error=error)
+    if not logged:
+        log.warning("feed.failed", feed=feed.name, error=error, retry_at=next_poll)
+    return PollReport(feed.name, "failed", error=error)
+
+
+def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int) -> None:
+    for _, article in outcome.new:
+        log.info(
+            "article.new",
+            feed=feed.name,
+            article=article.id,
+            url=article.url,
+            title=article.title,
+            published=article.published,
+        )
+    for _, article in outcome.updated:
+        log.info("article.updated", feed=feed.name, article=article.id, url=article.url)
+    for article, reason in outcome.skipped:
+        log.info("article.skipped", feed=feed.name, article=article.id, url=article.url, reason=reason)
+    log.info(
+        "feed.polled",
+        feed=feed.name,
+        items=items,
+        new=len(outcome.new),
+        updated=len(outcome.updated),
+        skipped=len(outcome.skipped),
+        first_poll=outcome.first_poll,
+        not_modified=False,
+    )

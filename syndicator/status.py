@@ -1,0 +1,62 @@
+"""The `status` document: feeds, targets (queue, sends, pauses, quota and cost left), the oldest waiting delivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from syndicator.app import App
+from syndicator.store import reports
+
+
+def collect_status(app: App) -> dict[str, Any]:
+    now = app.clock()
+    counts = reports.target_counts(app.store, now=now)
+    targets = []
+    oldest: dict[str, Any] | None = None
+    for name, target in app.config.targets.items():
+        c = counts.get(name, {})
+        limits = app.governor.limits[name]
+        quota_left = []
+        if name not in app.governor.unlimited:
+            times = reports.send_times(app.store, name, now - limits.lookback)
+            for quota in limits.quotas:
+                used = sum(1 for ts in times if ts > now - quota.window)
+                quota_left.append(f"{max(0, quota.count - used)}/{quota}")
+        cost = None
+        if target.limits.cost_per_post or target.limits.cost_per_post_with_link:
+            per_post = target.limits.cost_per_post_with_link or target.limits.cost_per_post
+            month = reports.send_times(app.store, name, app.governor.month_start(name, now))
+            cost = {"posts_this_month": len(month), "spend_this_month": round(len(month) * per_post, 2)}
+        entry = {
+            "target": name,
+            "platform": target.platform,
+            "dry_run": target.dry_run,
+            "queued": c.get("pending", 0) + c.get("retry", 0),
+            "sending": c.get("sending", 0),
+            "sent": c.get("sent", 0),
+            "sent_24h": c.get("sent_24h", 0),
+            "failed": c.get("failed", 0),
+            "unknown": c.get("unknown", 0),
+            "held": c.get("held", 0),
+            "paused_until": c.get("paused_until"),
+            "pause_reason": c.get("pause_reason"),
+            "auth_failed": c.get("auth_failed", False),
+            "waiting_because": c.get("waiting_because"),
+            "quota_left": ", ".join(quota_left) or None,
+            "cost": cost,
+        }
+        targets.append(entry)
+        first = c.get("oldest_waiting")
+        if first and (oldest is None or first < oldest["since"]):
+            oldest = {
+                "target": name,
+                "since": first,
+                "reason": c.get("waiting_because"),
+                "delivery": None,
+                "age_seconds": (now - first) / timedelta(seconds=1),
+            }
+    if oldest:
+        rows = reports.history(app.store, target=oldest["target"], state=None, limit=1)
+        oldest["delivery"] = rows[0]["id"] if rows else None
+    return {"now": now, "feeds": reports.feed_status(app.store, now=now), "targets": targets, "oldest_waiting": oldest}

@@ -1,0 +1,9 @@
+"""Everything durable: feeds' HTTP validators, articles, deliveries, attempts, limiter state.
+
+The store knows no platform: callers hand it rendered posts as opaque JSON and it keeps the promises
+"unique per (article, target, recipient, generation)" and "claimed under a lease".
+"""
+
+from syndicator.store.engine import Store, utcnow
+
+__all__ = ["Store", "utcnow"]

@@ -1,0 +1,252 @@
+"""Deciding what is new: every article a feed has shown is recorded; new ones get their deliveries in the same
+transaction (the outbox)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from syndicator.article import Article, DeliveryState
+from syndicator.store import tables as t
+from syndicator.store.engine import Store
+
+
+@dataclass(frozen=True)
+class Incoming:
+    article: Article
+    key: str  # identity within the feed (normalised id)
+    url_key: str  # normalised URL: http/https, www and tracking variants collide
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    target: str
+    recipient: str
+    post_json: str
+    state: str = DeliveryState.PENDING
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedPolicy:
+    name: str
+    latest_on_first_run: int | None  # None: all; 0: none; N: the N newest
+    max_age: timedelta | None
+    hold_for: timedelta = timedelta(0)
+    priority: int = 0
+
+
+@dataclass
+class PollOutcome:
+    first_poll: bool = False
+    new: list[tuple[int, Article]] = field(default_factory=list)  # queued (article row id, article)
+    updated: list[tuple[int, Article]] = field(default_factory=list)
+    skipped: list[tuple[Article, str]] = field(default_factory=list)  # recorded, not posted, and why
+    unchanged: int = 0
+
+
+def record_poll(
+    store: Store,
+    policy: FeedPolicy,
+    items: Sequence[Incoming],
+    *,
+    now: datetime,
+    make_deliveries: Callable[[Article], list[NewDelivery]],
+) -> PollOutcome:
+    """Record one poll's items. Retried once on a uniqueness race with another worker."""
+    try:
+        return _record(store, policy, items, now, make_deliveries)
+    except IntegrityError:
+        return _record(store, policy, items, now, make_deliveries)
+
+
+def _record(
+    store: Store,
+    policy: FeedPolicy,
+    items: Sequence[Incoming],
+    now: datetime,
+    make_deliveries: Callable[[Article], list[NewDelivery]],
+) -> PollOutcome:
+    out = PollOutcome()
+    with store.engine.begin() as conn:
+        feed_row = conn.execute(select(t.feeds.c.initialized).where(t.feeds.c.name == policy.name)).first()
+        out.first_poll = not (feed_row and feed_row.initialized)
+        unique = _dedupe(items)
+        known = _known(conn, policy.name, unique)
+        chosen = _first_run_choice(unique, policy.latest_on_first_run) if out.first_poll else None
+        for item in unique:
+            row = known.get(("k", item.key)) or known.get(("u", item.url_key))
+            if row is not None:
+                _touch(conn, row, item, now, out)
+                continue
+            reason = None
+            if chosen is not None and item.key not in chosen:
+                reason = "first poll of the feed: recorded as seen"
+            elif _too_old(item.article, policy.max_age, now):
+                reason = f"older than max_age ({policy.max_age})"
+            article_id = _insert_article(conn, policy.name, item, now, "seen" if reason else "queued", reason)
+            if reason:
+                if not reason.startswith("first poll"):
+                    out.skipped.append((item.article, reason))
+                continue
+            _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
+            out.new.append((article_id, item.article))
+        if feed_row is None:
+            conn.execute(insert(t.feeds).values(name=policy.name, url="", initialized=True, last_items=0))
+        else:
+            conn.execute(update(t.feeds).where(t.feeds.c.name == policy.name).values(initialized=True))
+    return out
+
+
+def _dedupe(items: Sequence[Incoming]) -> list[Incoming]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.key in seen or item.url_key in seen:
+            continue
+        seen.update((item.key, item.url_key))
+        out.append(item)
+    return out
+
+
+def _known(conn: Connection, feed: str, items: Sequence[Incoming]) -> dict[tuple[str, str], RowMapping]:
+    known: dict[tuple[str, str], RowMapping] = {}
+    keys = [i.key for i in items]
+    url_keys = [i.url_key for i in items]
+    for chunk in range(0, len(items), 400):
+        rows = conn.execute(
+            select(t.articles.c.id, t.articles.c.key, t.articles.c.url_key, t.articles.c.fingerprint).where(
+                t.articles.c.feed == feed,
+                or_(
+                    t.articles.c.key.in_(keys[chunk : chunk + 400]),
+                    t.articles.c.url_key.in_(url_keys[chunk : chunk + 400]),
+                ),
+            )
+        ).mappings()
+        for row in rows:
+            known[("k", row["key"])] = row
+            known[("u", row["url_key"])] = row
+    return known
+
+
+def _first_run_choice(items: Sequence[Incoming], latest: int | None) -> set[str] | None:
+    if latest is None:
+        return None
+    # newest by published time; undated items keep the feed's own order (newest first in practice)
+    order = sorted(
+        enumerate(items),
+        key=lambda pair: (pair[1].article.published is None, -_ts(pair[1].article.published), pair[0]),
+    )
+    return {item.key for _, item in order[:latest]}
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value else 0.0
+
+
+def _too_old(article: Article, max_age: timedelta | None, now: datetime) -> bool:
+    if not max_age or article.published is None:
+        return False
+    return now - article.published > max_age
+
+
+def _touch(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> None:
+    values: dict[str, Any] = {"last_seen_at": now}
+    fingerprint = item.article.fingerprint()
+    if fingerprint != row["fingerprint"]:
+        values.update(_article_values(item.article), fingerprint=fingerprint, changed_at=now)
+        out.updated.append((row["id"], item.article))
+    else:
+        out.unchanged += 1
+    conn.execute(update(t.articles).where(t.articles.c.id == row["id"]).values(**values))
+
+
+def _article_values(a: Article) -> dict[str, Any]:
+    return {
+        "url": a.url,
+        "title": a.title,
+        "summary": a.summary,
+        "content_html": a.content_html,
+        "categories": json.dumps(list(a.categories), ensure_ascii=False),
+        "language": a.language,
+        "author": a.author,
+        "image_url": a.image_url,
+        "published_at": a.published,
+        "updated_at": a.updated,
+    }
+
+
+def _insert_article(conn: Connection, feed: str, item: Incoming, now: datetime, state: str, reason: str | None) -> int:
+    result = conn.execute(
+        insert(t.articles).values(
+            feed=feed,
+            key=item.key,
+            url_key=item.url_key,
+            guid=item.article.id,
+            fingerprint=item.article.fingerprint(),
+            first_seen_at=now,
+            last_seen_at=now,
+            state=state,
+            reason=reason,
+            **_article_values(item.article),
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def _insert_deliveries(
+    conn: Connection,
+    article_id: int,
+    policy: FeedPolicy,
+    article: Article,
+    now: datetime,
+    deliveries: list[NewDelivery],
+) -> None:
+    not_before = now + policy.hold_for
+    if article.published and article.published > not_before:
+        not_before = article.published  # scheduled/future-dated: not before its time
+    for d in deliveries:
+        conn.execute(
+            insert(t.deliveries).values(
+                article_id=article_id,
+                feed=policy.name,
+                target=d.target,
+                recipient=d.recipient,
+                generation=0,
+                state=d.state,
+                priority=policy.priority,
+                post=d.post_json,
+                published_at=article.published,
+                not_before=not_before,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+                error_class="render" if d.error else None,
+                last_error=d.error,
+            )
+        )
+
+
+def row_to_article(row: RowMapping) -> Article:
+    return Article(
+        id=row["guid"],
+        feed=row["feed"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        content_html=row["content_html"],
+        categories=tuple(json.loads(row["categories"] or "[]")),
+        language=row["language"],
+        author=row["author"],
+        published=row["published_at"],
+        updated=row["updated_at"],
+        image_url=row["image_url"],
+    )

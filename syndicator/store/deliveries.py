@@ -1,0 +1,366 @@
+"""The outbox: claiming due deliveries under a lease, the `sending` mark, outcomes, leases that expire.
+
+State machine (see DeliveryState): pending|retry → sending → sent | retry | failed | unknown. `sending` is
+committed before the platform call; a `sending` row whose lease expired means the process died during the call,
+so it becomes `unknown` (or `retry` where the target allows automatic resend) and is never silently re-sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from syndicator.article import DeliveryState as S
+from syndicator.article import Post, Receipt
+from syndicator.store import tables as t
+from syndicator.store.engine import Store
+
+DUE_STATES = (S.PENDING, S.RETRY)
+COUNTED_STATES = (
+    S.SENDING,
+    S.SENT,
+    S.UNKNOWN,
+    S.RETRACTED,
+)  # what reached (or may have reached) the platform
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    article_id: int
+    feed: str
+    target: str
+    recipient: str
+    generation: int
+    state: str
+    priority: int
+    post: Post
+    published_at: datetime | None
+    not_before: datetime
+    attempts: int
+    created_at: datetime
+    remote_id: str | None
+    remote_url: str | None
+    receipt: Receipt | None
+
+
+def to_delivery(row: RowMapping) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        article_id=row["article_id"],
+        feed=row["feed"],
+        target=row["target"],
+        recipient=row["recipient"],
+        generation=row["generation"],
+        state=row["state"],
+        priority=row["priority"],
+        post=Post.from_json(row["post"]),
+        published_at=row["published_at"],
+        not_before=row["not_before"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        remote_id=row["remote_id"],
+        remote_url=row["remote_url"],
+        receipt=Receipt.from_json(row["receipt"]) if row["receipt"] else None,
+    )
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    """What the governor needs to know about a target, read inside the target's lock."""
+
+    target: str
+    send_times: list[datetime]  # when posts went out (or may have), newest first, within the lookback
+    month_count: int  # posts since `month_start`
+    paused_until: datetime | None
+    pause_reason: str | None
+    auth_failed: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    at: datetime | None = None  # when to ask again, if not allowed
+    reason: str = ""
+
+
+def claim_due(
+    store: Store,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    targets: Iterable[str] | None = None,
+) -> list[Delivery]:
+    """Take up to `limit` due deliveries, most urgent first (breaking, then newest), under a lease."""
+    d = t.deliveries
+    cond = [
+        d.c.state.in_(DUE_STATES),
+        d.c.not_before <= now,
+        or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+    ]
+    if targets is not None:
+        cond.append(d.c.target.in_(list(targets)))
+    query = (
+        select(d.c.id)
+        .where(*cond)
+        .order_by(d.c.priority.desc(), d.c.published_at.desc().nulls_last(), d.c.id)
+        .limit(limit)
+    )
+    if store.is_postgres:
+        query = query.with_for_update(skip_locked=True)
+    with store.engine.begin() as conn:
+        ids = [r.id for r in conn.execute(query)]
+        if not ids:
+            return []
+        conn.execute(update(d).where(d.c.id.in_(ids)).values(lease_owner=worker, lease_until=now + lease))
+        rows = conn.execute(select(d).where(d.c.id.in_(ids))).mappings().all()
+    by_id = {r["id"]: to_delivery(r) for r in rows}
+    return [by_id[i] for i in ids]
+
+
+def begin_send(
+    store: Store,
+    delivery: Delivery,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    lookback: timedelta,
+    month_start: datetime,
+    decide: Callable[[TargetHistory], Decision],
+) -> Decision:
+    """Ask the governor inside the target's lock and, if allowed, commit `sending` before the call.
+
+    The lock (a row in target_state, FOR UPDATE on PostgreSQL; SQLite allows one writer anyway) makes the count of
+    recent sends and the new `sending` mark one atomic step, so limits hold across several workers.
+    """
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        history = _locked_history(store, conn, delivery.target, now - lookback, month_start)
+        decision = decide(history)
+        still_ours = and_(d.c.id == delivery.id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
+        if not decision.allowed:
+            conn.execute(
+                update(d)
+                .where(still_ours)
+                .values(
+                    not_before=decision.at or now,
+                    wait_reason=decision.reason,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+            return decision
+        result = conn.execute(
+            update(d)
+            .where(still_ours)
+            .values(
+                state=S.SENDING,
+                sending_at=now,
+                attempts=d.c.attempts + 1,
+                lease_until=now + lease,
+                wait_reason=None,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            return Decision(False, None, "lease lost")
+        conn.execute(
+            insert(t.attempts).values(
+                delivery_id=delivery.id, number=delivery.attempts + 1, worker=worker, started_at=now
+            )
+        )
+    return decision
+
+
+def _locked_history(
+    store: Store, conn: Connection, target: str, since: datetime, month_start: datetime
+) -> TargetHistory:
+    ts = t.target_state
+    query = select(ts).where(ts.c.target == target)
+    if store.is_postgres:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        conn.execute(insert(ts).values(target=target, auth_failed=False))
+        row = conn.execute(query).mappings().one()
+    d = t.deliveries
+    send_times = [
+        r.sending_at
+        for r in conn.execute(
+            select(d.c.sending_at)
+            .where(d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES))
+            .order_by(d.c.sending_at.desc())
+        )
+    ]
+    month_count = conn.execute(
+        select(func.count())
+        .select_from(d)
+        .where(d.c.target == target, d.c.sending_at >= month_start, d.c.state.in_(COUNTED_STATES))
+    ).scalar_one()
+    return TargetHistory(
+        target=target,
+        send_times=send_times,
+        month_count=int(month_count),
+        paused_until=row["paused_until"],
+        pause_reason=row["pause_reason"],
+        auth_failed=bool(row["auth_failed"]),
+    )
+
+
+def record_sent(store: Store, delivery_id: int, receipt: Receipt, *, now: datetime) -> None:
+    """Always recorded, even if the lease was lost meanwhile: we know it was posted."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(d)
+            .where(d.c.id == delivery_id)
+            .values(
+                state=S.SENT,
+                sent_at=now,
+                remote_id=receipt.remote_id,
+                remote_url=receipt.url,
+                receipt=receipt.to_json(),
+                error_class=None,
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+            )
+        )
+        _finish_attempt(conn, delivery_id, now, "sent", None)
+
+
+def record_failure(
+    store: Store,
+    delivery_id: int,
+    *,
+    now: datetime,
+    error_class: str,
+    message: str,
+    retry_at: datetime | None,
+) -> None:
+    """`retry_at` None: the delivery is failed for good; else it is due again then."""
+    d = t.deliveries
+    values: dict[str, object] = {
+        "error_class": error_class,
+        "last_error": message[:2000],
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": now,
+        "sending_at": None,  # nothing reached the platform: this attempt does not count against quotas
+    }
+    if retry_at is None:
+        values["state"] = S.FAILED
+    else:
+        values.update(state=S.RETRY, not_before=retry_at)
+    with store.engine.begin() as conn:
+        conn.execute(update(d).where(d.c.id == delivery_id).values(**values))
+        _finish_attempt(conn, delivery_id, now, error_class, message[:2000])
+
+
+def _finish_attempt(conn: Connection, delivery_id: int, now: datetime, outcome: str, error: str | None) -> None:
+    a = t.attempts
+    last = conn.execute(
+        select(func.max(a.c.id)).where(a.c.delivery_id == delivery_id, a.c.finished_at.is_(None))
+    ).scalar()
+    if last is not None:
+        conn.execute(update(a).where(a.c.id == last).values(finished_at=now, outcome=outcome, error=error))
+
+
+def release(store: Store, delivery_id: int, *, worker: str) -> None:
+    """Give back a claimed delivery that was not started (shutdown)."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(d)
+            .where(d.c.id == delivery_id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+def expire_leases(store: Store, *, now: datetime, auto_retry_targets: set[str]) -> list[Delivery]:
+    """`sending` rows whose worker died mid-call → `unknown` (or `retry` for targets that allow it)."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        query = select(d).where(d.c.state == S.SENDING, d.c.lease_until < now)
+        if store.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).mappings().all()
+        for row in rows:
+            retry = row["target"] in auto_retry_targets
+            conn.execute(
+                update(d)
+                .where(d.c.id == row["id"], d.c.state == S.SENDING)
+                .values(
+                    state=S.RETRY if retry else S.UNKNOWN,
+                    not_before=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    error_class="unknown",
+                    last_error="the worker stopped during the platform call; the post may or may not exist",
+                    updated_at=now,
+                    **({"sending_at": None} if retry else {}),
+                )
+            )
+            _finish_attempt(conn, row["id"], now, "unknown", "lease expired during the platform call")
+    return [to_delivery(r) for r in rows]
+
+
+def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str) -> None:
+    """The call ended in a way we cannot interpret: the post may exist. A person decides (resend)."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(d)
+            .where(d.c.id == delivery_id)
+            .values(
+                state=S.UNKNOWN,
+                lease_owner=None,
+                lease_until=None,
+                error_class="unknown",
+                last_error=reason[:2000],
+                updated_at=now,
+            )
+        )
+        _finish_attempt(conn, delivery_id, now, "unknown", reason[:2000])
+
+
+def pause_target(
+    store: Store, target: str, *, until: datetime | None, reason: str, auth: bool = False, now: datetime
+) -> None:
+    ts = t.target_state
+    with store.engine.begin() as conn:
+        values: dict[str, object] = {"paused_until": until, "pause_reason": reason, "updated_at": now}
+        if auth:
+            values["auth_failed"] = True
+        if conn.execute(update(ts).where(ts.c.target == target).values(**values)).rowcount == 0:
+            conn.execute(
+                insert(ts).values(
+                    target=target, auth_failed=auth, **{k: v for k, v in values.items() if k != "auth_failed"}
+                )
+            )
+
+
+def clear_auth_pause(store: Store, target: str, *, now: datetime) -> None:
+    ts = t.target_state
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ts)
+            .where(ts.c.target == target, ts.c.auth_failed.is_(True))
+            .values(auth_failed=False, paused_until=None, pause_reason=None, updated_at=now)
+        )
+
+
+def save_rate(store: Store, target: str, rate_json: str, *, now: datetime) -> None:
+    ts = t.target_state
+    with store.engine.begin() as conn:
+        if conn.execute(update(ts).where(ts.c.target == target).values(rate=rate_json, updated_at=now)).rowcount == 0:
+            conn.execute(insert(ts).values(target=target, auth_failed=False, rate=rate_json, updated_at=now))

@@ -1,0 +1,92 @@
+"""Per-feed polling state: HTTP validators, last result, next poll, and the poll lease for several workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from syndicator.store import tables as t
+from syndicator.store.engine import Store
+
+
+@dataclass(frozen=True)
+class FeedState:
+    name: str
+    etag: str | None
+    last_modified: str | None
+    initialized: bool
+
+
+def ensure_feeds(store: Store, names_urls: dict[str, str]) -> None:
+    with store.engine.begin() as conn:
+        existing = {r.name for r in conn.execute(select(t.feeds.c.name))}
+        for name, url in names_urls.items():
+            if name not in existing:
+                conn.execute(insert(t.feeds).values(name=name, url=url, initialized=False, last_items=0))
+            else:
+                conn.execute(update(t.feeds).where(t.feeds.c.name == name).values(url=url))
+
+
+def claim_feed(store: Store, name: str, *, worker: str, now: datetime, lease: timedelta) -> FeedState | None:
+    """Take the poll lease for a feed; None if another worker is polling it right now."""
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(t.feeds)
+            .where(
+                t.feeds.c.name == name,
+                or_(
+                    t.feeds.c.lease_until.is_(None),
+                    t.feeds.c.lease_until < now,
+                    t.feeds.c.lease_owner == worker,
+                ),
+            )
+            .values(lease_owner=worker, lease_until=now + lease)
+        )
+        if result.rowcount == 0:
+            return None
+        row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).mappings().one()
+        return FeedState(name, row["etag"], row["last_modified"], bool(row["initialized"]))
+
+
+def finish_poll(
+    store: Store,
+    name: str,
+    *,
+    worker: str,
+    now: datetime,
+    next_poll: datetime,
+    status: str,
+    error: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    items: int | None = None,
+) -> None:
+    values: dict[str, object] = {
+        "last_poll_at": now,
+        "last_status": status,
+        "next_poll_at": next_poll,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if status == "failed":
+        values["last_error"] = error
+    else:
+        values.update(last_ok_at=now, last_error=None, failing_since=None)
+        if status == "ok":
+            values.update(etag=etag, last_modified=last_modified)
+        if items is not None:
+            values["last_items"] = items
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(t.feeds)
+            .where(t.feeds.c.name == name, or_(t.feeds.c.lease_owner == worker, t.feeds.c.lease_owner.is_(None)))
+            .values(**values)
+        )
+        if status == "failed":
+            conn.execute(
+                update(t.feeds)
+                .where(and_(t.feeds.c.name == name, t.feeds.c.failing_since.is_(None)))
+                .values(failing_since=now)
+            )

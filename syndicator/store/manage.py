@@ -1,0 +1,119 @@
+"""What an editor does by hand: find an article, queue it again, record a retraction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+
+from syndicator.article import DeliveryState as S
+from syndicator.article import Post
+from syndicator.store import tables as t
+from syndicator.store.deliveries import Delivery, to_delivery
+from syndicator.store.engine import Store
+
+
+def find_articles(store: Store, ref: str, ref_key: str | None) -> list[RowMapping]:
+    """By row id, by the feed's id (guid), or by URL (any http/https/www/tracking variant)."""
+    a = t.articles
+    cond = [a.c.guid == ref, a.c.url == ref]
+    if ref.isdigit():
+        cond.append(a.c.id == int(ref))
+    if ref_key:
+        cond += [a.c.url_key == ref_key, a.c.key == ref_key]
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(a).where(or_(*cond)).order_by(a.c.id)).mappings())
+
+
+def latest_deliveries(store: Store, article_id: int) -> list[Delivery]:
+    """The newest generation of each (target, recipient) for an article."""
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(d).where(d.c.article_id == article_id).order_by(d.c.target, d.c.recipient, d.c.generation.desc())
+        ).mappings()
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for row in rows:
+            key = (row["target"], row["recipient"])
+            if key not in seen:
+                seen.add(key)
+                out.append(to_delivery(row))
+        return out
+
+
+def requeue(store: Store, delivery_id: int, *, now: datetime, post: Post | None = None) -> bool:
+    """failed/unknown/held → pending, due now. Returns False if the delivery was not in such a state."""
+    d = t.deliveries
+    values: dict[str, Any] = {
+        "state": S.PENDING,
+        "not_before": now,
+        "updated_at": now,
+        "error_class": None,
+        "last_error": None,
+        "wait_reason": None,
+        "sending_at": None,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if post is not None:
+        values["post"] = post.to_json()
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(d).where(d.c.id == delivery_id, d.c.state.in_((S.FAILED, S.UNKNOWN, S.HELD))).values(**values)
+        )
+        return bool(result.rowcount)
+
+
+def add_delivery(
+    store: Store,
+    *,
+    article_id: int,
+    feed: str,
+    target: str,
+    recipient: str,
+    post: Post,
+    published_at: datetime | None,
+    now: datetime,
+) -> int:
+    """A new delivery for (article, target, recipient): the next generation, so a forced resend is a new row."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        generation = conn.execute(
+            select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
+                d.c.article_id == article_id, d.c.target == target, d.c.recipient == recipient
+            )
+        ).scalar_one()
+        result = conn.execute(
+            insert(d).values(
+                article_id=article_id,
+                feed=feed,
+                target=target,
+                recipient=recipient,
+                generation=int(generation),
+                state=S.PENDING,
+                priority=1,
+                post=post.to_json(),
+                published_at=published_at,
+                not_before=now,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        assert result.inserted_primary_key is not None
+        return int(result.inserted_primary_key[0])
+
+
+def mark_retracted(store: Store, delivery_id: int, *, now: datetime) -> None:
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        conn.execute(update(d).where(d.c.id == delivery_id).values(state=S.RETRACTED, updated_at=now))
+
+
+def set_article_state(store: Store, article_id: int, state: str, *, reason: str | None = None) -> None:
+    a = t.articles
+    with store.engine.begin() as conn:
+        conn.execute(update(a).where(a.c.id == article_id).values(state=state, reason=reason))

@@ -1,0 +1,134 @@
+"""Read-only views for `status` and `history` — cheap on a store with millions of deliveries (indexed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from syndicator.article import DeliveryState as S
+from syndicator.store import tables as t
+from syndicator.store.deliveries import COUNTED_STATES
+from syndicator.store.engine import Store
+
+
+def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
+    f, a = t.feeds, t.articles
+    with store.engine.connect() as conn:
+        recent: dict[str, int] = dict(
+            conn.execute(
+                select(a.c.feed, func.count()).where(a.c.first_seen_at >= now - timedelta(hours=24)).group_by(a.c.feed)
+            ).all()
+        )
+        rows = conn.execute(select(f).order_by(f.c.name)).mappings().all()
+    return [
+        {
+            "feed": r["name"],
+            "url": r["url"],
+            "last_poll": r["last_poll_at"],
+            "result": r["last_status"],
+            "error": r["last_error"],
+            "failing_since": r["failing_since"],
+            "next_poll": r["next_poll_at"],
+            "items": r["last_items"],
+            "articles_24h": int(recent.get(r["name"], 0)),
+        }
+        for r in rows
+    ]
+
+
+def target_counts(store: Store, *, now: datetime) -> dict[str, dict[str, Any]]:
+    d, ts = t.deliveries, t.target_state
+    out: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for target, state, count in conn.execute(
+            select(d.c.target, d.c.state, func.count()).group_by(d.c.target, d.c.state)
+        ):
+            out.setdefault(target, {})[state] = int(count)
+        for target, count in conn.execute(
+            select(d.c.target, func.count())
+            .where(d.c.sending_at >= now - timedelta(hours=24), d.c.state.in_(COUNTED_STATES))
+            .group_by(d.c.target)
+        ):
+            out.setdefault(target, {})["sent_24h"] = int(count)
+        for row in conn.execute(select(ts)).mappings():
+            entry = out.setdefault(row["target"], {})
+            entry["paused_until"] = row["paused_until"] if row["paused_until"] and row["paused_until"] > now else None
+            entry["pause_reason"] = row["pause_reason"] if entry["paused_until"] or row["auth_failed"] else None
+            entry["auth_failed"] = bool(row["auth_failed"])
+            entry["rate"] = row["rate"]
+        for target, first, reason in conn.execute(
+            select(d.c.target, func.min(d.c.created_at), func.max(d.c.wait_reason))
+            .where(d.c.state.in_((S.PENDING, S.RETRY)))
+            .group_by(d.c.target)
+        ):
+            out.setdefault(target, {})["oldest_waiting"] = first
+            out[target]["waiting_because"] = reason
+    return out
+
+
+def send_times(store: Store, target: str, since: datetime) -> list[datetime]:
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                select(d.c.sending_at)
+                .where(d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES))
+                .order_by(d.c.sending_at.desc())
+            )
+        ]
+
+
+def history(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    target: str | None = None,
+    state: str | None = None,
+    feed: str | None = None,
+    article_ids: list[int] | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    d, a = t.deliveries, t.articles
+    query = (
+        select(
+            d.c.id,
+            d.c.article_id,
+            d.c.feed,
+            d.c.target,
+            d.c.recipient,
+            d.c.generation,
+            d.c.state,
+            d.c.attempts,
+            d.c.created_at,
+            d.c.updated_at,
+            d.c.sent_at,
+            d.c.not_before,
+            d.c.remote_id,
+            d.c.remote_url,
+            d.c.error_class,
+            d.c.last_error,
+            d.c.wait_reason,
+            a.c.guid,
+            a.c.url,
+            a.c.title,
+            a.c.published_at,
+        )
+        .join(a, a.c.id == d.c.article_id)
+        .order_by(d.c.updated_at.desc(), d.c.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(d.c.updated_at >= since)
+    if target:
+        query = query.where(d.c.target == target)
+    if state:
+        query = query.where(d.c.state == state)
+    if feed:
+        query = query.where(d.c.feed == feed)
+    if article_ids is not None:
+        query = query.where(d.c.article_id.in_(article_ids))
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,153 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in syndicator/migrations create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return result
+
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("initialized", Boolean, nullable=False, default=False),
+    Column("last_poll_at", UTCDateTime),
+    Column("last_ok_at", UTCDateTime),
+    Column("last_status", String(40)),  # ok | not_modified | failed
+    Column("last_error", Text),
+    Column("failing_since", UTCDateTime),
+    Column("last_items", Integer, nullable=False, default=0),
+    Column("next_poll_at", UTCDateTime),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(200), nullable=False),
+    Column("key", Text, nullable=False),  # identity within the feed: url_key of the guid/url
+    Column("url_key", Text, nullable=False),
+    Column("guid", Text, nullable=False),  # Article.id as the feed gave it
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content_html", Text, nullable=False, default=""),
+    Column("categories", Text, nullable=False, default="[]"),  # JSON list
+    Column("language", String(20), nullable=False, default=""),
+    Column("author", Text, nullable=False, default=""),
+    Column("image_url", Text),
+    Column("published_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime),
+    Column("state", String(20), nullable=False),  # seen | queued | skipped | withdrawn
+    Column("reason", Text),  # why it was not queued
+    UniqueConstraint("feed", "key", name="uq_articles_feed_key"),
+    Index("ix_articles_feed_url_key", "feed", "url_key"),
+    Index("ix_articles_url_key", "url_key"),
+    Index("ix_articles_first_seen", "first_seen_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("feed", String(200), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("recipient", String(64), nullable=False, default=""),
+    Column("generation", Integer, nullable=False, default=0),  # resend --force makes generation + 1
+    Column("state", String(20), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("post", Text, nullable=False),  # Post.to_json()
+    Column("published_at", UTCDateTime),  # the article's, for newest-first order and the publish→post delay
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sending_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Column("remote_id", Text),
+    Column("remote_url", Text),
+    Column("receipt", Text),
+    Column("error_class", String(40)),
+    Column("last_error", Text),
+    Column("wait_reason", Text),  # why it is waiting (governor), shown in status
+    UniqueConstraint("article_id", "target", "recipient", "generation", name="uq_deliveries_once"),
+    Index("ix_deliveries_due", "state", "not_before"),
+    Index("ix_deliveries_target_state", "target", "state"),
+    Index("ix_deliveries_target_sending", "target", "sending_at"),
+    Index("ix_deliveries_updated", "updated_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("outcome", String(20)),  # sent | retry_later | transient | permanent | auth | unknown
+    Column("error", Text),
+    Index("ix_attempts_delivery", "delivery_id"),
+)
+
+target_state = Table(
+    "target_state",
+    metadata,
+    Column("target", String(200), primary_key=True),
+    Column("paused_until", UTCDateTime),
+    Column("pause_reason", Text),
+    Column("auth_failed", Boolean, nullable=False, default=False),  # cleared by a passing `check`
+    Column("rate", Text),  # last RateInfo the platform reported, JSON
+    Column("updated_at", UTCDateTime),
+)

@@ -1,0 +1,121 @@
+"""The long-running process: APScheduler wakes feed polls; a delivery loop sends what is due; SIGTERM/SIGINT stop
+it cleanly (in-flight platform calls finish and are recorded, claimed-but-unsent work is released).
+
+The scheduler holds no truth (PLATFORMS.md: never share its job store): feeds' state and the outbox are in the
+database, so a restart or a second worker picks up exactly where things stand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from syndicator.app import App
+from syndicator.config import FeedSettings
+from syndicator.dispatch import Dispatcher
+from syndicator.logs import get_logger
+from syndicator.polling import PollReport, poll_feed
+from syndicator.store.feeds import ensure_feeds
+
+log = get_logger("syndicator.worker")
+IDLE = 5.0  # seconds between outbox checks when nothing wakes the loop sooner
+SHUTDOWN_GRACE = 30.0
+
+
+class Worker:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.dispatcher = Dispatcher(app)
+        self.stop_event = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.scheduler_alive = False
+        self.extra_services: list[Callable[[Worker], Coroutine[Any, Any, None]]] = []
+
+    async def poll(self, feed: FeedSettings) -> PollReport:
+        report = await asyncio.to_thread(poll_feed, self.app, feed)
+        if report.new:
+            self.wake.set()
+        return report
+
+    async def run(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        app = self.app
+        await asyncio.to_thread(ensure_feeds, app.store, {f.name: f.url for f in app.config.feeds})
+        scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}, timezone="UTC"
+        )
+        for feed in app.config.feeds:
+            scheduler.add_job(
+                self.poll,
+                "interval",
+                args=[feed],
+                seconds=feed.every.total_seconds(),
+                id=f"poll:{feed.name}",
+                replace_existing=True,
+                next_run_time=app.clock(),
+            )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        scheduler.start()
+        self.scheduler_alive = True
+        log.info("worker.started", worker=app.worker_id, feeds=len(app.config.feeds), targets=len(app.config.targets))
+        services = [asyncio.create_task(service(self)) for service in self.extra_services]
+        try:
+            await self._delivery_loop()
+        finally:
+            self.scheduler_alive = False
+            scheduler.shutdown(wait=False)
+            for task in services:
+                task.cancel()
+            await asyncio.gather(*services, return_exceptions=True)
+            await app.aclose()
+            log.info("worker.stopped", worker=app.worker_id)
+
+    def stop(self) -> None:
+        if not self.stop_event.is_set():
+            log.info("worker.stopping", worker=self.app.worker_id)
+        self.stop_event.set()
+        self.dispatcher.stopping = True
+        self.wake.set()
+
+    async def _delivery_loop(self) -> None:
+        while not self.stop_event.is_set():
+            # a round runs to completion even when a stop arrives: calls in flight are recorded, not abandoned
+            round_task = asyncio.ensure_future(self._round())
+            try:
+                await asyncio.shield(round_task)
+            except asyncio.CancelledError:
+                await asyncio.wait_for(round_task, SHUTDOWN_GRACE)
+                raise
+            if self.stop_event.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), IDLE)
+            self.wake.clear()
+
+    async def _round(self) -> None:
+        try:
+            while await self.dispatcher.run_once() and not self.stop_event.is_set():
+                pass
+        except Exception as exc:  # the store may be briefly unreachable: log, wait, go on
+            log.error("dispatch.error", error=repr(exc))
+            await asyncio.sleep(IDLE)
+
+
+async def poll_once(app: App, feed_names: list[str] | None = None) -> list[PollReport]:
+    """`syndicator poll`: one poll of the feeds, then deliver what is due, then return."""
+    await asyncio.to_thread(ensure_feeds, app.store, {f.name: f.url for f in app.config.feeds})
+    feeds = [f for f in app.config.feeds if feed_names is None or f.name in feed_names]
+    reports = list(await asyncio.gather(*(asyncio.to_thread(poll_feed, app, f) for f in feeds)))
+    dispatcher = Dispatcher(app)
+    while await dispatcher.run_once():
+        pass
+    return reports
+
+
+__all__ = ["Worker", "poll_once"]
