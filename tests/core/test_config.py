@@ -83,7 +83,7 @@ def test_each_mistake_names_the_key(change: tuple[str, str], key: str, words: st
 
 def test_cli_exit_code_2_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(MINIMAL.replace('every = "2m"', "") + '\n[store]\nurl = 5\n')
+    bad.write_text(MINIMAL.replace('every = "2m"', "") + "\n[store]\nurl = 5\n")
     assert main(["--config", str(bad), "status"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "store.url" in err[0] and str(bad) in err[0]

@@ -32,8 +32,12 @@ def governor(limits: str = "", platform_defaults: bool = False) -> Governor:
 
 def history(sends: list[datetime] | None = None, **kw: object) -> TargetHistory:
     values: dict[str, object] = dict(
-        target="t", send_times=sorted(sends or [], reverse=True), month_count=len(sends or []), paused_until=None,
-        pause_reason=None, auth_failed=False,
+        target="t",
+        send_times=sorted(sends or [], reverse=True),
+        month_count=len(sends or []),
+        paused_until=None,
+        pause_reason=None,
+        auth_failed=False,
     )
     values.update(kw)
     return TargetHistory(**values)  # type: ignore[arg-type]
@@ -87,9 +91,8 @@ def test_quiet_hours_across_midnight_in_the_targets_zone() -> None:
 
 
 def test_quiet_hours_end_across_a_dst_change() -> None:
-    from zoneinfo import ZoneInfo
-
     from datetime import time
+    from zoneinfo import ZoneInfo
 
     london = ZoneInfo("Europe/London")
     # night of 28→29 March 2026: clocks go forward at 01:00 UTC; 07:00 local is then 06:00 UTC
