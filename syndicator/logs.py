@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -59,6 +59,16 @@ redactor = Redactor()
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
+Observer = Callable[[str, dict[str, Any]], None]
+_observers: list[Observer] = []
+
+
+def observe(observer: Observer) -> Callable[[], None]:
+    """Call `observer(event, fields)` for every event, whatever the log level (metrics, alerts). Returns an undo."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer) if observer in _observers else None
+
+
 class EventLogger:
     """A thin wrapper over a stdlib logger: event names plus structured fields."""
 
@@ -66,6 +76,11 @@ class EventLogger:
         self._logger = logger
 
     def _log(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        for observer in list(_observers):
+            try:
+                observer(event, fields)
+            except Exception:  # an observer's bug must never break the pipeline
+                logging.getLogger("syndicator.logs").exception("observer failed on %s", event)
         if self._logger.isEnabledFor(level):
             self._logger.log(level, event, extra={"fields": fields}, stacklevel=3)
 
