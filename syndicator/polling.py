@@ -5,6 +5,7 @@ A failing feed is logged with its reason and retried on its next turn; it never 
 
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -76,6 +77,7 @@ def recipients_of(target: TargetSettings) -> list[str]:
 
 def poll_feed(app: App, feed: FeedSettings) -> PollReport:
     now = app.clock()
+    started = time.monotonic()
     state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=POLL_LEASE)
     if state is None:
         return PollReport(feed.name, "busy")
@@ -90,7 +92,14 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         )
         if result.status == "not_modified":
             finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="not_modified")
-            log.info("feed.polled", feed=feed.name, not_modified=True, items=0, new=0)
+            log.info(
+                "feed.polled",
+                feed=feed.name,
+                not_modified=True,
+                items=0,
+                new=0,
+                duration_seconds=round(time.monotonic() - started, 4),
+            )
             return PollReport(feed.name, "not_modified")
         parsed = parse(
             result.body,
@@ -100,10 +109,10 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             content_type=result.content_type,
         )
     except FeedError as exc:
-        return _failed(app, feed, now, next_poll, f"{exc.reason}: {exc}")
+        return _failed(app, feed, now, next_poll, f"{exc.reason}: {exc}", started=started)
     except Exception as exc:  # a parser bug on a hostile feed must not stop the worker
-        log.error("feed.failed", feed=feed.name, reason="internal", error=repr(exc), trace=traceback.format_exc())
-        return _failed(app, feed, now, next_poll, f"internal: {exc!r}", logged=True)
+        log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
+        return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
 
     items = [Incoming(a, identity_key(a.id), url_key(a.url)) for a in parsed.articles]
     outcome = record_poll(
@@ -120,20 +129,25 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         last_modified=result.last_modified,
         items=len(items),
     )
-    _log_outcome(feed, outcome, len(items))
+    _log_outcome(feed, outcome, len(items), time.monotonic() - started)
     return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), len(outcome.skipped))
 
 
 def _failed(
-    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, logged: bool = False
+    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, *, started: float
 ) -> PollReport:
     finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="failed", error=error)
-    if not logged:
-        log.warning("feed.failed", feed=feed.name, error=error, retry_at=next_poll)
+    log.warning(
+        "feed.failed",
+        feed=feed.name,
+        error=error,
+        retry_at=next_poll,
+        duration_seconds=round(time.monotonic() - started, 4),
+    )
     return PollReport(feed.name, "failed", error=error)
 
 
-def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int) -> None:
+def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration: float) -> None:
     for _, article in outcome.new:
         log.info(
             "article.new",
@@ -156,4 +170,5 @@ def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int) -> None:
         skipped=len(outcome.skipped),
         first_poll=outcome.first_poll,
         not_modified=False,
+        duration_seconds=round(duration, 4),
     )
