@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.server import FakeServer, Request, Response
@@ -78,9 +75,6 @@ class FakeFacebook(FakeServer):
             "scopes": ["pages_manage_posts", "pages_read_engagement", "pages_show_list"],
         }
         self._next = 1000
-        # serve_forever polls for shutdown every 0.5 s by default: that was half a second per test's teardown
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._httpd.handle_error = _quiet_disconnects(self._httpd.handle_error)  # type: ignore[method-assign,assignment]
 
     # -- scripting -------------------------------------------------------------------------------------------
 
@@ -208,12 +202,3 @@ class FakeFacebook(FakeServer):
     def calls(self, method: str | None = None, path_end: str = "") -> list[Request]:
         return [r for r in self.requests if (method is None or r.method == method) and r.path.endswith(path_end)]
 
-
-def _quiet_disconnects(report: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """A client that gave up (timeout tests) makes the late answer hit a closed socket: not worth a traceback."""
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            report(request, client_address)
-
-    return handle_error

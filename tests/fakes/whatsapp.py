@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.server import FakeServer, Request, Response
@@ -55,9 +52,6 @@ class FakeWhatsApp(FakeServer):
         self.window_closed: set[str] = set()
         self.usage: dict[str, int] | None = None  # when set: sent as X-Business-Use-Case-Usage
         self._next = 0
-        # serve_forever polls for shutdown every 0.5 s by default: that was half a second per test's teardown
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._httpd.handle_error = _quiet_disconnects(self._httpd.handle_error)  # type: ignore[method-assign,assignment]
 
     # -- scripting -------------------------------------------------------------------------------------------
 
@@ -176,12 +170,3 @@ class FakeWhatsApp(FakeServer):
             headers["X-Business-Use-Case-Usage"] = json.dumps({"1029384756": [{"type": "whatsapp", **self.usage}]})
         return Response(200, body, headers=headers)
 
-
-def _quiet_disconnects(report: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """A client that gave up (timeout tests) makes the late answer hit a closed socket: not worth a traceback."""
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            report(request, client_address)
-
-    return handle_error
