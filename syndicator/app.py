@@ -35,6 +35,11 @@ class App:
     def open(cls, config: Config, *, clock: Clock = utcnow) -> App:
         return cls(config, Store(config.store.url), clock)
 
+    def prepare_publishers(self) -> None:
+        """Build every publisher now, so a bad platform setting stops start-up (exit 2), not a delivery later."""
+        for target in self.config.targets.values():
+            self.publisher(target)
+
     def publisher(self, target: TargetSettings) -> Publisher:
         if target.name not in self._publishers:
             self._publishers[target.name] = make_publisher(target)

@@ -146,7 +146,9 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator.http import serve_http
     from syndicator.worker import Worker
 
-    worker = Worker(_open(cfg))
+    app = _open(cfg)
+    app.prepare_publishers()
+    worker = Worker(app)
     worker.extra_services.append(serve_http)
     asyncio.run(worker.run())
     return 0
@@ -159,6 +161,7 @@ def cmd_poll(args: argparse.Namespace, cfg: Config) -> int:
         for name in args.feed:
             cfg.feed(name)
     app = _open(cfg)
+    app.prepare_publishers()
 
     async def go() -> Any:
         try:
@@ -350,6 +353,7 @@ def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
 
     print(f"configuration: ok ({cfg.source}: {len(cfg.feeds)} feeds, {len(cfg.targets)} targets)")
     app = _open(cfg)
+    app.prepare_publishers()
     results = asyncio.run(actions.check(app, offline=args.offline))
     for r in results:
         if r["ok"]:

@@ -284,6 +284,16 @@ def _target(
         if not file.is_file():
             raise ConfigError(f"file not found: {file}", source=source, key=f"{where}.recipients_file")
         settings = replace(settings, recipients_file=str(file))
+    if isinstance(settings, WhatsAppSettings):
+        from syndicator.platforms.whatsapp import recipients
+
+        try:
+            if not recipients(settings):
+                raise ConfigError("no recipients: set 'recipients' or 'recipients_file'", source=source, key=where)
+        except ConfigError as exc:
+            if exc.source and exc.source != source:
+                raise  # names the recipients file and line
+            raise ConfigError(exc.reason, source=source, key=f"{where}.recipients") from None
     is_dry = dry_run or common.dry_run
     values: dict[str, str] = {}
     for secret, var in secret_env_names(settings).items():
