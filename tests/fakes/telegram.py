@@ -14,10 +14,8 @@ import html
 import itertools
 import json
 import re
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,9 +134,6 @@ class FakeTelegram(FakeServer):
         self.messages: dict[tuple[int, int], Sent] = {}
         self._state = threading.Lock()
         self._ids = itertools.count(101)
-        # stop() waits for serve_forever's poll: 10 ms instead of 500 keeps the suite fast
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self._httpd.handle_error = quiet_disconnects(self._httpd.handle_error)  # type: ignore[method-assign,assignment]
 
     # -- knobs ---------------------------------------------------------------------------------------------
 
@@ -323,14 +318,3 @@ class _ApiError(Exception):
 
 def _error(status: int, description: str) -> Response:
     return Response(status, {"ok": False, "error_code": status, "description": description})
-
-
-def quiet_disconnects(report: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """socketserver prints a traceback when a client hangs up first (timeouts, drops): expected here, not noise."""
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        report(request, client_address)
-
-    return handle_error

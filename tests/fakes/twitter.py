@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +82,6 @@ class FakeX(FakeServer):
         self.overrides: dict[tuple[str, str], Response] = {}  # (method, path) → this answer, every time
         self._state = threading.Lock()
         self._ids = itertools.count(1800000000000000000)
-        # stop() waits for serve_forever's poll: 10 ms instead of 500 keeps the suite fast
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self._httpd.handle_error = quiet_disconnects(self._httpd.handle_error)  # type: ignore[method-assign,assignment]
         self.reset_windows()
 
     # -- knobs ---------------------------------------------------------------------------------------------
@@ -229,14 +224,3 @@ class FakeX(FakeServer):
 
     def tweet_bodies(self) -> list[Any]:
         return [r.json() for r in self.calls("POST", "/2/tweets")]
-
-
-def quiet_disconnects(report: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """socketserver prints a traceback when a client hangs up first (timeouts, drops): expected here, not noise."""
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        report(request, client_address)
-
-    return handle_error
