@@ -1,0 +1,209 @@
+"""Fetching a feed document: HTTP(S) with requests (conditional GET, redirects, time and size limits), or a file.
+
+Every failure is a FeedError whose `reason` says what happened:
+
+    http_<status>   the server answered with a non-2xx status (http_404, http_503, ...)
+    unreachable     DNS failure, connection refused/reset, TLS error, the connection broke mid-body
+    timeout         no answer, or the whole fetch took longer than `timeout` seconds
+    redirects       more than MAX_REDIRECTS redirects, a redirect loop, or a redirect without a usable Location
+    too_large       the body (after gzip/deflate decoding) is bigger than `max_bytes`
+    bad_response    the server sent a body that cannot be decoded (broken gzip)
+    invalid_url     not an http(s) URL, a file: URL or a path
+    not_found       a local file that does not exist
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import requests
+import urllib3.exceptions
+
+from syndicator import __version__
+from syndicator.errors import FeedError
+
+__all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch"]
+
+PROJECT_URL = "https://github.com/syndicator/syndicator"
+USER_AGENT = f"Syndicator/{__version__} (+{PROJECT_URL})"
+MAX_REDIRECTS = 5
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
+_CHUNK = 64 * 1024
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: Literal["ok", "not_modified"]
+    body: bytes  # b"" when not modified
+    etag: str | None  # validators to send next time (for not_modified: the new ones, else the ones we sent)
+    last_modified: str | None
+    final_url: str  # after redirects; for files a file: URL
+    content_type: str | None
+
+
+def fetch(
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    timeout: float = 20.0,
+    max_bytes: int = 10 * 1024 * 1024,
+    session: requests.Session | None = None,
+) -> FetchResult:
+    """Fetch a feed. `timeout` bounds the whole fetch (connect, redirects and body), not only each socket read."""
+    scheme = urlsplit(url).scheme.lower() if "://" in url or url.startswith("file:") else ""
+    if scheme in ("http", "https"):
+        own = session is None
+        http = requests.Session() if session is None else session
+        try:
+            return _fetch_http(url, http, etag, last_modified, timeout, max_bytes)
+        finally:
+            if own:
+                http.close()
+    if scheme == "file":
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise FeedError(f"file URL on another host: {url}", reason="invalid_url")
+        return _read_file(Path(url2pathname(unquote(parts.path))), max_bytes)
+    if scheme or not url.strip():
+        raise FeedError(f"cannot fetch {url!r}: only http(s) URLs, file: URLs and paths", reason="invalid_url")
+    return _read_file(Path(url).expanduser(), max_bytes)
+
+
+def _read_file(path: Path, max_bytes: int) -> FetchResult:
+    try:
+        with path.open("rb") as fh:
+            body = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise FeedError(f"no such file: {path}", reason="not_found") from None
+    except OSError as exc:
+        raise FeedError(f"cannot read {path}: {exc.strerror or exc}", reason="unreachable") from None
+    if len(body) > max_bytes:
+        raise FeedError(f"{path} is larger than {max_bytes} bytes", reason="too_large")
+    return FetchResult("ok", body, None, None, path.resolve().as_uri(), None)
+
+
+def _fetch_http(
+    url: str,
+    session: requests.Session,
+    etag: str | None,
+    last_modified: str | None,
+    timeout: float,
+    max_bytes: int,
+) -> FetchResult:
+    deadline = time.monotonic() + timeout
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    visited = {url}
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FeedError(f"timed out after {timeout:g}s fetching {_shown(url)}", reason="timeout")
+        try:
+            response = session.get(
+                current, headers=headers, timeout=(remaining, remaining), stream=True, allow_redirects=False
+            )
+        except requests.Timeout:
+            raise FeedError(f"timed out after {timeout:g}s fetching {_shown(current)}", reason="timeout") from None
+        except requests.exceptions.InvalidURL:
+            raise FeedError(f"invalid URL {_shown(current)!r}", reason="invalid_url") from None
+        except requests.RequestException as exc:
+            raise FeedError(f"cannot reach {_shown(current)}: {_why(exc)}", reason="unreachable") from None
+        with response:
+            status = response.status_code
+            if status in _REDIRECT_STATUSES:
+                location = response.headers.get("Location", "").strip()
+                if not location:
+                    raise FeedError(f"{_shown(current)} redirected ({status}) without a Location", reason="redirects")
+                target = urljoin(current, location)
+                if urlsplit(target).scheme.lower() not in ("http", "https"):
+                    raise FeedError(
+                        f"{_shown(current)} redirected to a non-HTTP URL {_shown(target)!r}", reason="redirects"
+                    )
+                if target in visited:
+                    raise FeedError(f"redirect loop: {_shown(current)} → {_shown(target)}", reason="redirects")
+                visited.add(target)
+                current = target
+                continue
+            new_etag = response.headers.get("ETag")
+            new_modified = response.headers.get("Last-Modified")
+            content_type = response.headers.get("Content-Type")
+            if status == 304:
+                return FetchResult(
+                    "not_modified", b"", new_etag or etag, new_modified or last_modified, current, content_type
+                )
+            if not 200 <= status < 300:
+                message = f"{_shown(current)} answered HTTP {status} {response.reason or ''}"
+                raise FeedError(message.rstrip(), reason=f"http_{status}")
+            body = _read_body(response, _shown(current), max_bytes, deadline, timeout)
+            return FetchResult("ok", body, new_etag, new_modified, current, content_type)
+    raise FeedError(f"more than {MAX_REDIRECTS} redirects fetching {_shown(url)}", reason="redirects")
+
+
+def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    encoded = response.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
+    if declared.isdigit() and int(declared) > max_bytes and not encoded:
+        raise FeedError(f"{url} is {declared} bytes, more than the limit of {max_bytes}", reason="too_large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        # read1: return whatever arrived (at most _CHUNK bytes) instead of blocking until _CHUNK bytes came, so a
+        # server dripping bytes cannot stretch one read past the deadline. urllib3 inflates gzip/deflate
+        # incrementally (at most _CHUNK decoded bytes per call), so a gzip bomb is stopped by the size check long
+        # before it is inflated.
+        raw = response.raw
+        while True:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise FeedError(f"{url} is larger than the limit of {max_bytes} bytes", reason="too_large")
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise FeedError(f"timed out after {timeout:g}s reading {url}", reason="timeout")
+    except (urllib3.exceptions.ReadTimeoutError, requests.Timeout, TimeoutError):
+        raise FeedError(f"timed out after {timeout:g}s reading {url}", reason="timeout") from None
+    except urllib3.exceptions.DecodeError as exc:
+        raise FeedError(f"{url} sent a body that cannot be decoded: {exc}", reason="bad_response") from None
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+        raise FeedError(f"connection to {url} broke while reading: {_why(exc)}", reason="unreachable") from None
+    return b"".join(chunks)
+
+
+def _shown(url: str) -> str:
+    """A URL fit for messages and logs: no user:password@, no query (private feeds carry tokens there)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason without urllib3's long reprs, the request's URL or its headers."""
+    text = str(exc)
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = _URL_IN_MESSAGE.sub("url: …", text).strip("()'\" ")
+    return text[:200] or type(exc).__name__
+
+
+_URL_IN_MESSAGE = re.compile(r"url: \S+")
