@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from syndicator.store import tables as t
 from syndicator.store.engine import Store
@@ -32,6 +33,12 @@ def ensure_feeds(store: Store, names_urls: dict[str, str]) -> None:
 def claim_feed(store: Store, name: str, *, worker: str, now: datetime, lease: timedelta) -> FeedState | None:
     """Take the poll lease for a feed; None if another worker is polling it right now."""
     with store.engine.begin() as conn:
+        if conn.execute(select(t.feeds.c.name).where(t.feeds.c.name == name)).first() is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(t.feeds).values(name=name, url="", initialized=False, last_items=0))
+            except IntegrityError:
+                pass  # another worker created it a moment ago
         result = conn.execute(
             update(t.feeds)
             .where(

@@ -36,12 +36,15 @@ class FeedSite(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.feeds: dict[str, bytes] = {}
+        self.status: dict[str, int] = {}  # path → an error status to answer instead
         self.content_type = "application/rss+xml; charset=UTF-8"
 
     def url_for(self, path: str) -> str:
         return self.url + path
 
     def handle(self, request: Request) -> Response:
+        if request.path in self.status:
+            return Response(self.status[request.path], "error")
         body = self.feeds.get(request.path)
         if body is None:
             return Response(404, "not found")
