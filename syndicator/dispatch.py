@@ -142,7 +142,7 @@ class Dispatcher:
         if d.published_at:
             fields["delay_seconds"] = round((done - d.published_at).total_seconds(), 3)
         if target.dry_run:
-            fields.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text)
+            fields.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
             if d.post.image_url:
                 fields["image"] = d.post.image_url
         log.info("delivery.sent", **fields)
