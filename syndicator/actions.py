@@ -149,6 +149,24 @@ def _with_recipient(post: Post, recipient: str) -> Post:
     return replace(post, recipient=recipient)
 
 
+def hold(app: App, ref: str) -> list[str]:
+    lines = []
+    for row in _article_rows(app, ref):
+        count = manage.hold(app.store, row["id"], now=app.clock(), reason="held by an editor")
+        lines.append(f"held     {count} unsent deliveries of {row['title'][:60]!r} (article {row['id']})")
+        log.info("article.held", article=row["guid"], feed=row["feed"], deliveries=count)
+    return lines
+
+
+def release(app: App, ref: str) -> list[str]:
+    lines = []
+    for row in _article_rows(app, ref):
+        count = manage.release(app.store, row["id"], now=app.clock())
+        lines.append(f"released {count} deliveries of {row['title'][:60]!r} (article {row['id']})")
+        log.info("article.released", article=row["guid"], feed=row["feed"], deliveries=count)
+    return lines
+
+
 async def retract(app: App, ref: str, targets: list[str] | None) -> ActionReport:
     report = ActionReport()
     for row in _article_rows(app, ref):

@@ -30,6 +30,8 @@ class App:
         self.governor = Governor(self.config.targets)
         for target in self.config.targets.values():
             redactor.add(target.secrets.values())
+        if self.config.webhook:
+            redactor.add([self.config.webhook.secret])
 
     @classmethod
     def open(cls, config: Config, *, clock: Clock = utcnow) -> App:

@@ -50,6 +50,19 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """`[webhook]`: the signed publish hook and WebSub, served on the [http] listener."""
+
+    secret_env: str = "SYNDICATOR_WEBHOOK_SECRET"  # shared HMAC-SHA256 secret with the WordPress site
+    max_skew: timedelta = timedelta(minutes=5)  # older (or future) timestamps are refused: no replays
+    max_body: int = 64 * 1024
+    public_url: str = ""  # how hubs reach this worker, e.g. "https://syndicator.example.org"; empty: no WebSub
+    websub_lease: timedelta = timedelta(days=7)
+    websub_poll_every: timedelta = timedelta(minutes=30)  # the safety-net poll while a WebSub lease is active
+    secret: str = field(default="", repr=False, compare=False, metadata={"internal": True})
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     name: str
     url: str
@@ -62,6 +75,8 @@ class FeedSettings:
     max_bytes: int = 10 * 1024 * 1024
     priority: Literal["normal", "breaking"] = "normal"
     hold_for: timedelta = timedelta(0)  # cancel window between detection and posting
+    on_withdraw: Literal["alert", "retract"] = "alert"  # an unpublished article: delete its posts, or tell a human
+    wordpress: str = ""  # the WordPress site's base URL, for the REST API (webhook by post id, withdrawals)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -121,7 +136,17 @@ class RetrySettings:
     on_unknown: Literal["hold", "retry"] = "hold"  # after a crash mid-call: wait for a human, or resend
 
 
-_TARGET_COMMON = {"platform", "dry_run", "api_base", "timeout", "render", "limits", "retry", "edit_on_update"}
+_TARGET_COMMON = {
+    "platform",
+    "dry_run",
+    "api_base",
+    "timeout",
+    "render",
+    "limits",
+    "retry",
+    "edit_on_update",
+    "hold_for",
+}
 
 
 @dataclass(frozen=True)
@@ -133,7 +158,8 @@ class TargetSettings:
     dry_run: bool = False
     api_base: str = ""
     timeout: timedelta = timedelta(seconds=30)
-    edit_on_update: bool = True
+    edit_on_update: bool = True  # correct sent posts when the article changes (where the platform can edit)
+    hold_for: timedelta = timedelta(0)  # cancel window for this target (the longer of feed's and target's wins)
     render: RenderOptions = field(default_factory=RenderOptions)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     retry: RetrySettings = field(default_factory=RetrySettings)
@@ -145,7 +171,8 @@ class _TargetCommon:
     dry_run: bool = False
     api_base: str = ""
     timeout: timedelta = timedelta(seconds=30)
-    edit_on_update: bool = True
+    edit_on_update: bool = True  # correct sent posts when the article changes (where the platform can edit)
+    hold_for: timedelta = timedelta(0)  # cancel window for this target (the longer of feed's and target's wins)
     render: RenderOptions = field(default_factory=RenderOptions)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     retry: RetrySettings = field(default_factory=RetrySettings)
@@ -161,6 +188,7 @@ class Config:
     feeds: list[FeedSettings]
     targets: dict[str, TargetSettings]
     extra: Mapping[str, Any] = field(default_factory=dict)  # sections later features validate themselves
+    webhook: WebhookSettings | None = None  # None: no [webhook] section, the hook answers 404
 
     def feed(self, name: str) -> FeedSettings:
         for feed in self.feeds:
@@ -259,8 +287,25 @@ def parse(
                 )
         feeds.append(replace(feed, url=_resolve_local(feed.url, base)))
 
-    extra: dict[str, Any] = {k: raw[k] for k in ("alerts", "webhook") if k in raw}
-    return Config(source, base, store, http, log, feeds, targets, extra)
+    webhook = None
+    if "webhook" in raw:
+        webhook = build(WebhookSettings, raw["webhook"], source=source, where="webhook")
+        secret = env.get(webhook.secret_env, "")
+        if not secret:
+            raise ConfigError(
+                f"environment variable {webhook.secret_env} is not set (it holds the webhook's shared secret)",
+                source=source,
+                key="webhook.secret_env",
+            )
+        if len(secret) < 16:
+            raise ConfigError(
+                f"the secret in {webhook.secret_env} is too short (use at least 16 random characters)",
+                source=source,
+                key="webhook.secret_env",
+            )
+        webhook = replace(webhook, secret=secret)
+    extra: dict[str, Any] = {k: raw[k] for k in ("alerts",) if k in raw}
+    return Config(source, base, store, http, log, feeds, targets, extra, webhook)
 
 
 def _target(
@@ -317,6 +362,7 @@ def _target(
         api_base=common.api_base.rstrip("/"),
         timeout=common.timeout,
         edit_on_update=common.edit_on_update,
+        hold_for=common.hold_for,
         render=common.render,
         limits=common.limits,
         retry=common.retry,

@@ -14,10 +14,11 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from syndicator.app import App
-from syndicator.article import RateInfo
+from syndicator.article import RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.logs import get_logger
+from syndicator.platforms.base import Publisher
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Decision, Delivery
 
@@ -84,7 +85,7 @@ class Dispatcher:
         app = self.app
         now = app.clock()
         fresh = target.limits.freshness
-        if fresh and d.published_at and now - d.published_at > fresh:
+        if fresh and d.kind == "post" and d.published_at and now - d.published_at > fresh:
             await asyncio.to_thread(
                 outbox.record_failure,
                 app.store,
@@ -114,7 +115,7 @@ class Dispatcher:
         attempt = d.attempts + 1
         publisher = app.publisher(target)
         try:
-            receipt = await publisher.publish(d.post)
+            receipt = await self._call(publisher, d)
         except PublishError as exc:
             await self._failed(target, d, exc, attempt)
             return decision
@@ -125,6 +126,8 @@ class Dispatcher:
             return decision
         done = app.clock()
         await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done)
+        if d.kind != "post":
+            await asyncio.to_thread(outbox.apply_to_parent, app.store, d, now=done)
         if receipt.rate:
             await self._note_rate(target, receipt.rate, done)
         fields: dict[str, object] = {
@@ -139,6 +142,9 @@ class Dispatcher:
         }
         if d.recipient:
             fields["recipient"] = d.recipient
+        if d.kind != "post":
+            log.info("delivery.edited" if d.kind == "edit" else "delivery.retracted", parent=d.parent_id, **fields)
+            return decision
         if d.published_at:
             fields["delay_seconds"] = round((done - d.published_at).total_seconds(), 3)
         if target.dry_run:
@@ -147,6 +153,19 @@ class Dispatcher:
                 fields["image"] = d.post.image_url
         log.info("delivery.sent", **fields)
         return decision
+
+    async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
+        if d.kind == "post":
+            return await publisher.publish(d.post)
+        if d.parent_id is None:
+            raise Permanent(f"{d.kind} without the post it applies to")
+        parent, state = await asyncio.to_thread(outbox.parent_receipt, self.app.store, d.parent_id)
+        if parent is None:
+            raise Permanent(f"cannot {d.kind}: the original post has no receipt (state {state})")
+        if d.kind == "edit":
+            return await publisher.edit(parent, d.post)
+        await publisher.delete(parent)
+        return parent
 
     def _call_lease(self, target: TargetSettings) -> timedelta:
         # long enough for the call and its timeout; expiry means the process died mid-call

@@ -144,7 +144,9 @@ async def serve_http(worker: Worker) -> None:
         return
     from syndicator.web_routes import routes_for
 
-    server = await start_server(*address, routes_for(worker))
+    routes = routes_for(worker)
+    routes.update(worker.pushes.routes())
+    server = await start_server(*address, routes)
     bound = server.sockets[0].getsockname() if server.sockets else address
     log.info("http.listening", address=f"{bound[0]}:{bound[1]}")
     async with server:

@@ -19,7 +19,7 @@ from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
-from syndicator.store.feeds import claim_feed, finish_poll
+from syndicator.store.feeds import claim_feed, finish_poll, remember_hub
 
 log = get_logger("syndicator.poll")
 POLL_LEASE = timedelta(minutes=5)
@@ -62,8 +62,42 @@ def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDe
             out.append(NewDelivery(name, "", "{}", DeliveryState.FAILED, f"render failed: {exc!r}"))
             continue
         for recipient in recipients_of(target):
-            out.append(NewDelivery(name, recipient, replace(post, recipient=recipient).to_json()))
+            out.append(
+                NewDelivery(name, recipient, replace(post, recipient=recipient).to_json(), delay=target.hold_for)
+            )
     return out
+
+
+def editable_targets(app: App, feed: FeedSettings) -> frozenset[str]:
+    """Targets whose sent posts are corrected when the article changes."""
+    names = set()
+    for name in feed.targets:
+        target = app.config.targets[name]
+        if target.edit_on_update and app.publisher(target).supports_edit:
+            names.add(name)
+    return frozenset(names)
+
+
+def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: datetime, push: bool = False) -> PollOutcome:
+    """Record articles seen by a poll (or pushed by a webhook/WebSub) and queue what is new or corrected.
+
+    A push never marks the feed's first poll as done: only a full poll may decide what "already there" means.
+    """
+    items = [Incoming(a, identity_key(a.id), url_key(a.url)) for a in articles]
+    outcome = record_poll(
+        app.store,
+        policy_of(feed),
+        items,
+        now=now,
+        make_deliveries=lambda a: deliveries_for(app, feed, a),
+        editable=editable_targets(app, feed),
+        mark_initialized=not push,
+    )
+    for _, article in outcome.updated:
+        log.info("article.updated", feed=feed.name, article=article.id, url=article.url, title=article.title)
+    if outcome.corrections:
+        log.info("article.corrected", feed=feed.name, edits_queued=outcome.corrections)
+    return outcome
 
 
 def recipients_of(target: TargetSettings) -> list[str]:
@@ -114,10 +148,10 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
         return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
 
-    items = [Incoming(a, identity_key(a.id), url_key(a.url)) for a in parsed.articles]
-    outcome = record_poll(
-        app.store, policy_of(feed), items, now=now, make_deliveries=lambda a: deliveries_for(app, feed, a)
-    )
+    outcome = ingest(app, feed, parsed.articles, now=now)
+    if parsed.hub and parsed.self_url:
+        remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
+    items = parsed.articles
     finish_poll(
         app.store,
         feed.name,
@@ -157,8 +191,6 @@ def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration:
             title=article.title,
             published=article.published,
         )
-    for _, article in outcome.updated:
-        log.info("article.updated", feed=feed.name, article=article.id, url=article.url)
     for article, reason in outcome.skipped:
         log.info("article.skipped", feed=feed.name, article=article.id, url=article.url, reason=reason)
     log.info(

@@ -18,7 +18,8 @@ from syndicator.config import FeedSettings
 from syndicator.dispatch import Dispatcher
 from syndicator.logs import get_logger
 from syndicator.polling import PollReport, poll_feed
-from syndicator.store.feeds import ensure_feeds
+from syndicator.pushes import Pushes
+from syndicator.store.feeds import ensure_feeds, subscription
 
 log = get_logger("syndicator.worker")
 IDLE = 5.0  # seconds between outbox checks when nothing wakes the loop sooner
@@ -33,12 +34,29 @@ class Worker:
         self.wake = asyncio.Event()
         self.scheduler_alive = False
         self.extra_services: list[Callable[[Worker], Coroutine[Any, Any, None]]] = []
+        self.pushes = Pushes(self)
 
     async def poll(self, feed: FeedSettings) -> PollReport:
         report = await asyncio.to_thread(poll_feed, self.app, feed)
         if report.new:
             self.wake.set()
         return report
+
+    async def scheduled_poll(self, feed: FeedSettings) -> PollReport | None:
+        """The interval job. While a WebSub lease is active, pushes do the work and polling slows to a safety net."""
+        webhook = self.app.config.webhook
+        if webhook is not None and webhook.public_url:
+            sub = await asyncio.to_thread(subscription, self.app.store, feed.name)
+            now = self.app.clock()
+            if (
+                sub is not None
+                and sub.state == "active"
+                and (sub.expires_at is None or sub.expires_at > now)
+                and sub.last_poll_at is not None
+                and now - sub.last_poll_at < webhook.websub_poll_every
+            ):
+                return None
+        return await self.poll(feed)
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -50,7 +68,7 @@ class Worker:
         )
         for feed in app.config.feeds:
             scheduler.add_job(
-                self.poll,
+                self.scheduled_poll,
                 "interval",
                 args=[feed],
                 seconds=feed.every.total_seconds(),
@@ -65,6 +83,7 @@ class Worker:
         self.scheduler_alive = True
         log.info("worker.started", worker=app.worker_id, feeds=len(app.config.feeds), targets=len(app.config.targets))
         services = [asyncio.create_task(service(self)) for service in self.extra_services]
+        services.append(asyncio.create_task(self.pushes.keep_subscriptions()))
         try:
             await self._delivery_loop()
         finally:
@@ -73,6 +92,7 @@ class Worker:
             for task in services:
                 task.cancel()
             await asyncio.gather(*services, return_exceptions=True)
+            await self.pushes.drain()
             await app.aclose()
             log.info("worker.stopped", worker=app.worker_id)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +32,7 @@ class NewDelivery:
     post_json: str
     state: str = DeliveryState.PENDING
     error: str | None = None
+    delay: timedelta = timedelta(0)  # the target's own cancel window
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class PollOutcome:
     updated: list[tuple[int, Article]] = field(default_factory=list)
     skipped: list[tuple[Article, str]] = field(default_factory=list)  # recorded, not posted, and why
     unchanged: int = 0
+    corrections: int = 0  # edits queued for posts already sent
+    refreshed: int = 0  # unsent deliveries whose post was re-rendered
 
 
 def record_poll(
@@ -59,12 +62,20 @@ def record_poll(
     *,
     now: datetime,
     make_deliveries: Callable[[Article], list[NewDelivery]],
+    editable: frozenset[str] = frozenset(),
+    mark_initialized: bool = True,
 ) -> PollOutcome:
-    """Record one poll's items. Retried once on a uniqueness race with another worker."""
+    """Record one poll's items. Retried once on a uniqueness race with another worker.
+
+    An item already known whose content changed is updated; its unsent deliveries get the re-rendered post, and
+    its sent posts on `editable` targets get an edit delivery (a correction) — all in the same transaction.
+    `mark_initialized=False` (a push for one article) never turns the feed's first poll into "everything is new".
+    """
+    args = (store, policy, items, now, make_deliveries, editable, mark_initialized)
     try:
-        return _record(store, policy, items, now, make_deliveries)
+        return _record(*args)
     except IntegrityError:
-        return _record(store, policy, items, now, make_deliveries)
+        return _record(*args)
 
 
 def _record(
@@ -73,6 +84,8 @@ def _record(
     items: Sequence[Incoming],
     now: datetime,
     make_deliveries: Callable[[Article], list[NewDelivery]],
+    editable: frozenset[str],
+    mark_initialized: bool,
 ) -> PollOutcome:
     out = PollOutcome()
     with store.engine.begin() as conn:
@@ -84,7 +97,8 @@ def _record(
         for item in unique:
             row = known.get(("k", item.key)) or known.get(("u", item.url_key))
             if row is not None:
-                _touch(conn, row, item, now, out)
+                if _touch(conn, row, item, now, out):
+                    _correct(conn, row["id"], make_deliveries(item.article), editable, now, out)
                 continue
             reason = None
             if chosen is not None and item.key not in chosen:
@@ -99,8 +113,8 @@ def _record(
             _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
             out.new.append((article_id, item.article))
         if feed_row is None:
-            conn.execute(insert(t.feeds).values(name=policy.name, url="", initialized=True, last_items=0))
-        else:
+            conn.execute(insert(t.feeds).values(name=policy.name, url="", initialized=mark_initialized, last_items=0))
+        elif mark_initialized:
             conn.execute(update(t.feeds).where(t.feeds.c.name == policy.name).values(initialized=True))
     return out
 
@@ -157,15 +171,73 @@ def _too_old(article: Article, max_age: timedelta | None, now: datetime) -> bool
     return now - article.published > max_age
 
 
-def _touch(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> None:
+def _touch(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> bool:
+    """Record that the item was seen again; True if its content changed."""
     values: dict[str, Any] = {"last_seen_at": now}
     fingerprint = item.article.fingerprint()
-    if fingerprint != row["fingerprint"]:
+    changed: bool = fingerprint != row["fingerprint"]
+    if changed:
         values.update(_article_values(item.article), fingerprint=fingerprint, changed_at=now)
         out.updated.append((row["id"], item.article))
     else:
         out.unchanged += 1
     conn.execute(update(t.articles).where(t.articles.c.id == row["id"]).values(**values))
+    return changed
+
+
+def _correct(
+    conn: Connection,
+    article_id: int,
+    rerendered: list[NewDelivery],
+    editable: frozenset[str],
+    now: datetime,
+    out: PollOutcome,
+) -> None:
+    d = t.deliveries
+    fresh = {(n.target, n.recipient): n for n in rerendered if n.error is None}
+    latest: dict[tuple[str, str], RowMapping] = {}
+    for row in conn.execute(
+        select(d).where(d.c.article_id == article_id, d.c.kind == "post").order_by(d.c.generation)
+    ).mappings():
+        latest[(row["target"], row["recipient"])] = row
+    for key, row in latest.items():
+        new = fresh.get(key)
+        if new is None or new.post_json == row["post"]:
+            continue
+        if row["state"] in (DeliveryState.PENDING, DeliveryState.RETRY, DeliveryState.HELD):
+            conn.execute(update(d).where(d.c.id == row["id"]).values(post=new.post_json, updated_at=now))
+            out.refreshed += 1
+        elif row["state"] == DeliveryState.SENT and row["target"] in editable:
+            if json.loads(new.post_json).get("text") == json.loads(row["post"]).get("text"):
+                continue
+            generation = conn.execute(
+                select(func.count()).where(
+                    d.c.article_id == article_id,
+                    d.c.target == row["target"],
+                    d.c.recipient == row["recipient"],
+                    d.c.kind == "edit",
+                )
+            ).scalar_one()
+            conn.execute(
+                insert(d).values(
+                    article_id=article_id,
+                    feed=row["feed"],
+                    target=row["target"],
+                    recipient=row["recipient"],
+                    generation=int(generation),
+                    kind="edit",
+                    parent_id=row["id"],
+                    state=DeliveryState.PENDING,
+                    priority=1,
+                    post=new.post_json,
+                    published_at=row["published_at"],
+                    not_before=now,
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            out.corrections += 1
 
 
 def _article_values(a: Article) -> dict[str, Any]:
@@ -214,6 +286,7 @@ def _insert_deliveries(
     if article.published and article.published > not_before:
         not_before = article.published  # scheduled/future-dated: not before its time
     for d in deliveries:
+        due = max(not_before, now + d.delay)
         conn.execute(
             insert(t.deliveries).values(
                 article_id=article_id,
@@ -225,7 +298,7 @@ def _insert_deliveries(
                 priority=policy.priority,
                 post=d.post_json,
                 published_at=article.published,
-                not_before=not_before,
+                not_before=due,
                 attempts=0,
                 created_at=now,
                 updated_at=now,

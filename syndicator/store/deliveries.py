@@ -46,6 +46,8 @@ class Delivery:
     remote_id: str | None
     remote_url: str | None
     receipt: Receipt | None
+    kind: str = "post"  # post | edit | delete
+    parent_id: int | None = None
 
 
 def to_delivery(row: RowMapping) -> Delivery:
@@ -66,6 +68,8 @@ def to_delivery(row: RowMapping) -> Delivery:
         remote_id=row["remote_id"],
         remote_url=row["remote_url"],
         receipt=Receipt.from_json(row["receipt"]) if row["receipt"] else None,
+        kind=row["kind"],
+        parent_id=row["parent_id"],
     )
 
 
@@ -295,7 +299,8 @@ def expire_leases(store: Store, *, now: datetime, auto_retry_targets: set[str]) 
             query = query.with_for_update(skip_locked=True)
         rows = conn.execute(query).mappings().all()
         for row in rows:
-            retry = row["target"] in auto_retry_targets
+            # editing or deleting twice is harmless; posting twice is not
+            retry = row["target"] in auto_retry_targets or row["kind"] != "post"
             conn.execute(
                 update(d)
                 .where(d.c.id == row["id"], d.c.state == S.SENDING)
@@ -331,6 +336,30 @@ def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str) 
             )
         )
         _finish_attempt(conn, delivery_id, now, "unknown", reason[:2000])
+
+
+def parent_receipt(store: Store, parent_id: int) -> tuple[Receipt | None, str]:
+    """The receipt and state of the post an edit/delete applies to."""
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        row = conn.execute(select(d.c.receipt, d.c.state).where(d.c.id == parent_id)).first()
+    if row is None:
+        return None, "missing"
+    return (Receipt.from_json(row.receipt) if row.receipt else None), row.state
+
+
+def apply_to_parent(store: Store, delivery: Delivery, *, now: datetime) -> None:
+    """After a successful edit the parent carries the new text; after a delete it is retracted."""
+    d = t.deliveries
+    if delivery.parent_id is None:
+        return
+    values: dict[str, object] = {"updated_at": now}
+    if delivery.kind == "edit":
+        values["post"] = delivery.post.to_json()
+    elif delivery.kind == "delete":
+        values["state"] = S.RETRACTED
+    with store.engine.begin() as conn:
+        conn.execute(update(d).where(d.c.id == delivery.parent_id).values(**values))
 
 
 def pause_target(

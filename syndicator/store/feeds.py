@@ -97,3 +97,56 @@ def finish_poll(
                 .where(and_(t.feeds.c.name == name, t.feeds.c.failing_since.is_(None)))
                 .values(failing_since=now)
             )
+
+
+def remember_hub(store: Store, name: str, *, hub: str, topic: str) -> None:
+    """The WebSub hub a feed advertises; a change of hub or topic means a new subscription."""
+    f = t.feeds
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(f)
+            .where(f.c.name == name, or_(f.c.hub.is_(None), f.c.hub != hub, f.c.topic != topic))
+            .values(hub=hub, topic=topic, sub_state=None, sub_expires_at=None)
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    feed: str
+    hub: str
+    topic: str
+    state: str | None
+    secret: str | None
+    requested_at: datetime | None
+    expires_at: datetime | None
+    last_poll_at: datetime | None
+
+
+def subscriptions(store: Store) -> list[Subscription]:
+    f = t.feeds
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(f).where(f.c.hub.is_not(None), f.c.topic.is_not(None))).mappings().all()
+    return [
+        Subscription(
+            r["name"],
+            r["hub"],
+            r["topic"],
+            r["sub_state"],
+            r["sub_secret"],
+            r["sub_requested_at"],
+            r["sub_expires_at"],
+            r["last_poll_at"],
+        )
+        for r in rows
+    ]
+
+
+def subscription(store: Store, feed: str) -> Subscription | None:
+    return next((s for s in subscriptions(store) if s.feed == feed), None)
+
+
+def set_subscription(store: Store, feed: str, **values: object) -> None:
+    """sub_state / sub_secret / sub_requested_at / sub_expires_at."""
+    f = t.feeds
+    with store.engine.begin() as conn:
+        conn.execute(update(f).where(f.c.name == feed).values(**values))

@@ -32,7 +32,9 @@ def latest_deliveries(store: Store, article_id: int) -> list[Delivery]:
     d = t.deliveries
     with store.engine.connect() as conn:
         rows = conn.execute(
-            select(d).where(d.c.article_id == article_id).order_by(d.c.target, d.c.recipient, d.c.generation.desc())
+            select(d)
+            .where(d.c.article_id == article_id, d.c.kind == "post")
+            .order_by(d.c.target, d.c.recipient, d.c.generation.desc())
         ).mappings()
         seen: set[tuple[str, str]] = set()
         out = []
@@ -83,7 +85,7 @@ def add_delivery(
     with store.engine.begin() as conn:
         generation = conn.execute(
             select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
-                d.c.article_id == article_id, d.c.target == target, d.c.recipient == recipient
+                d.c.article_id == article_id, d.c.target == target, d.c.recipient == recipient, d.c.kind == "post"
             )
         ).scalar_one()
         result = conn.execute(
@@ -117,3 +119,80 @@ def set_article_state(store: Store, article_id: int, state: str, *, reason: str 
     a = t.articles
     with store.engine.begin() as conn:
         conn.execute(update(a).where(a.c.id == article_id).values(state=state, reason=reason))
+
+
+def hold(store: Store, article_id: int, *, now: datetime, reason: str) -> int:
+    """Stop what has not gone out yet (pending/retry) for an article. Returns how many were held."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(d)
+            .where(d.c.article_id == article_id, d.c.state.in_((S.PENDING, S.RETRY)))
+            .values(state=S.HELD, wait_reason=reason, updated_at=now, lease_owner=None, lease_until=None)
+        )
+        return int(result.rowcount)
+
+
+def release(store: Store, article_id: int, *, now: datetime) -> int:
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(d)
+            .where(d.c.article_id == article_id, d.c.state == S.HELD)
+            .values(state=S.PENDING, not_before=now, wait_reason=None, updated_at=now)
+        )
+        return int(result.rowcount)
+
+
+def queue_followup(store: Store, parent: Delivery, *, kind: str, post: Post, now: datetime) -> int:
+    """An edit or a delete of a post that was sent: a delivery of its own, so it is governed, retried, recorded."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        generation = conn.execute(
+            select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
+                d.c.article_id == parent.article_id,
+                d.c.target == parent.target,
+                d.c.recipient == parent.recipient,
+                d.c.kind == kind,
+            )
+        ).scalar_one()
+        result = conn.execute(
+            insert(d).values(
+                article_id=parent.article_id,
+                feed=parent.feed,
+                target=parent.target,
+                recipient=parent.recipient,
+                generation=int(generation),
+                kind=kind,
+                parent_id=parent.id,
+                state=S.PENDING,
+                priority=1,
+                post=post.to_json(),
+                published_at=parent.published_at,
+                not_before=now,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        assert result.inserted_primary_key is not None
+        return int(result.inserted_primary_key[0])
+
+
+def cancel_unsent(store: Store, article_id: int, *, now: datetime, reason: str) -> int:
+    """Deliveries that never went out are cancelled for good (the article was withdrawn)."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(d)
+            .where(d.c.article_id == article_id, d.c.state.in_((S.PENDING, S.RETRY, S.HELD)))
+            .values(
+                state=S.RETRACTED,
+                error_class="withdrawn",
+                last_error=reason,
+                updated_at=now,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return int(result.rowcount)

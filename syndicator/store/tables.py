@@ -61,6 +61,13 @@ feeds = Table(
     Column("next_poll_at", UTCDateTime),
     Column("lease_owner", String(100)),
     Column("lease_until", UTCDateTime),
+    # WebSub: the hub the feed advertises and our subscription to it
+    Column("hub", Text),
+    Column("topic", Text),
+    Column("sub_state", String(20)),  # requested | active | failed
+    Column("sub_secret", Text),
+    Column("sub_requested_at", UTCDateTime),
+    Column("sub_expires_at", UTCDateTime),
 )
 
 articles = Table(
@@ -102,6 +109,8 @@ deliveries = Table(
     Column("target", String(200), nullable=False),
     Column("recipient", String(64), nullable=False, default=""),
     Column("generation", Integer, nullable=False, default=0),  # resend --force makes generation + 1
+    Column("kind", String(10), nullable=False, default="post", server_default="post"),  # post | edit | delete
+    Column("parent_id", Integer),  # for edit/delete: the delivery whose post is edited or deleted
     Column("state", String(20), nullable=False),
     Column("priority", Integer, nullable=False, default=0),
     Column("post", Text, nullable=False),  # Post.to_json()
@@ -120,7 +129,7 @@ deliveries = Table(
     Column("error_class", String(40)),
     Column("last_error", Text),
     Column("wait_reason", Text),  # why it is waiting (governor), shown in status
-    UniqueConstraint("article_id", "target", "recipient", "generation", name="uq_deliveries_once"),
+    UniqueConstraint("article_id", "target", "recipient", "kind", "generation", name="uq_deliveries_once"),
     Index("ix_deliveries_due", "state", "not_before"),
     Index("ix_deliveries_target_state", "target", "state"),
     Index("ix_deliveries_target_sending", "target", "sending_at"),

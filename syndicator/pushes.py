@@ -1,0 +1,267 @@
+"""Posting on publish: the signed webhook and WebSub tell the worker *which* feed or article changed; what
+happens next is exactly what a poll would do (same store, outbox and governor), so a later poll adds nothing.
+
+Also the withdrawal path: an article that is no longer public has its unsent deliveries cancelled and, if the
+feed asks for it (`on_withdraw = "retract"`), its posts deleted where the platform allows — else a human is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from syndicator.app import App
+from syndicator.article import DeliveryState
+from syndicator.config import FeedSettings
+from syndicator.errors import FeedError
+from syndicator.http import Handler, HttpRequest, HttpResponse
+from syndicator.logs import get_logger
+from syndicator.polling import identity_key, ingest
+from syndicator.sources import webhook, websub
+from syndicator.sources.urls import url_key
+from syndicator.store import feeds as feed_store
+from syndicator.store import manage
+
+if TYPE_CHECKING:
+    from syndicator.worker import Worker
+
+log = get_logger("syndicator.push")
+BUSY_RETRIES = 20  # a scheduled poll of the same feed is running: wait for it, then poll again
+
+
+def withdraw(app: App, feed: FeedSettings, refs: list[str], *, reason: str) -> dict[str, Any]:
+    """Cancel what has not gone out; queue deletions (or alert) for what has."""
+    now = app.clock()
+    rows = []
+    for ref in refs:
+        rows += manage.find_articles(app.store, ref, url_key(ref) if "://" in ref else identity_key(ref))
+    summary: dict[str, Any] = {"articles": 0, "cancelled": 0, "deletes_queued": 0, "left": []}
+    for row in {r["id"]: r for r in rows if r["feed"] == feed.name}.values():
+        summary["articles"] += 1
+        summary["cancelled"] += manage.cancel_unsent(app.store, row["id"], now=now, reason=f"withdrawn: {reason}")
+        for d in manage.latest_deliveries(app.store, row["id"]):
+            if d.state != DeliveryState.SENT:
+                continue
+            target = app.config.targets.get(d.target)
+            if feed.on_withdraw == "retract" and target and app.publisher(target).supports_delete:
+                manage.queue_followup(app.store, d, kind="delete", post=d.post, now=now)
+                summary["deletes_queued"] += 1
+            else:
+                summary["left"].append({"target": d.target, "url": d.remote_url, "remote_id": d.remote_id})
+        manage.set_article_state(app.store, row["id"], "withdrawn", reason=reason)
+        fields = {"feed": feed.name, "article": row["guid"], "url": row["url"], "reason": reason}
+        log.warning("article.withdrawn", **fields, cancelled=summary["cancelled"], deletes=summary["deletes_queued"])
+        if summary["left"]:
+            # posts that stay up although the article is gone: a person decides (`syndicator retract`)
+            log.error("article.withdrawn_posts_remain", **fields, posts=summary["left"], needs_human=True)
+    return summary
+
+
+class Pushes:
+    """The push side of the worker: /hooks/publish, the WebSub callback, and keeping subscriptions alive."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.app = worker.app
+        self.guard = webhook.ReplayGuard()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def routes(self) -> dict[tuple[str, str], Handler]:
+        return {
+            ("POST", "/hooks/publish"): self.publish_hook,
+            ("GET", "/hooks/websub"): self.websub_verify,
+            ("POST", "/hooks/websub"): self.websub_notify,
+        }
+
+    # ── /hooks/publish ────────────────────────────────────────────────────────────────────────────────────
+    async def publish_hook(self, req: HttpRequest) -> HttpResponse:
+        settings = self.app.config.webhook
+        if settings is None:
+            return HttpResponse.json(404, {"error": "the publish webhook is not configured ([webhook])"})
+        result = webhook.verify(
+            settings,
+            req.headers,
+            req.body,
+            now=self.app.clock(),
+            guard=self.guard,
+            feeds={f.name for f in self.app.config.feeds},
+        )
+        if isinstance(result, webhook.Refusal):
+            log.warning("webhook.refused", status=result.status, reason=result.reason, peer=req.peer)
+            return HttpResponse.json(result.status, {"error": result.reason})
+        log.info("webhook.accepted", feed=result.feed, url=result.url, post_id=result.post_id, status=result.status)
+        self._spawn(self.handle(result))
+        return HttpResponse.json(202, {"accepted": True, "feed": result.feed})
+
+    async def handle(self, call: webhook.PublishCall) -> None:
+        feed = self.app.config.feed(call.feed)
+        refs = [r for r in (call.url, _wp_guid(feed, call.post_id)) if r]
+        if call.status and call.status != "publish":
+            await asyncio.to_thread(withdraw, self.app, feed, refs, reason=f"post status is now {call.status!r}")
+            self.worker.wake.set()
+            return
+        await self.poll_now(feed)
+        if feed.wordpress and call.post_id:
+            await self._check_wordpress(feed, call.post_id, refs)
+        self.worker.wake.set()
+
+    async def _check_wordpress(self, feed: FeedSettings, post_id: int, refs: list[str]) -> None:
+        from syndicator.sources.wordpress import fetch_post
+
+        try:
+            state = await asyncio.to_thread(
+                fetch_post,
+                feed.wordpress,
+                post_id,
+                feed=feed.name,
+                language=feed.language,
+                timeout=feed.timeout.total_seconds(),
+            )
+        except FeedError as exc:
+            log.warning("webhook.wordpress_failed", feed=feed.name, post_id=post_id, error=str(exc))
+            return
+        if not state.public:
+            await asyncio.to_thread(withdraw, self.app, feed, refs, reason=f"WordPress says {state.status}")
+        elif state.article is not None:
+            # the feed may lag behind (caches): the article itself is enough to queue it; known ones are left
+            # to the poll, so the feed and the API never fight over the text
+            known = manage.find_articles(self.app.store, state.article.id, identity_key(state.article.id))
+            if not known:
+                outcome = await asyncio.to_thread(
+                    ingest, self.app, feed, [state.article], now=self.app.clock(), push=True
+                )
+                for _, article in outcome.new:
+                    log.info("article.new", feed=feed.name, article=article.id, url=article.url, via="wordpress")
+
+    async def poll_now(self, feed: FeedSettings) -> None:
+        for _ in range(BUSY_RETRIES):
+            report = await self.worker.poll(feed)
+            if report.status != "busy":
+                return
+            await asyncio.sleep(0.5)
+        log.warning("webhook.poll_busy", feed=feed.name)
+
+    # ── WebSub ────────────────────────────────────────────────────────────────────────────────────────────
+    async def websub_verify(self, req: HttpRequest) -> HttpResponse:
+        params = {k: v[-1] for k, v in parse_qs(req.query, keep_blank_values=True).items()}
+        name = params.get("feed", "")
+        sub = await asyncio.to_thread(feed_store.subscription, self.app.store, name) if name else None
+        answer = websub.answer_intent(sub, params, now=self.app.clock())
+        if answer.status == 200 and sub is not None:
+            if answer.denied:
+                await asyncio.to_thread(feed_store.set_subscription, self.app.store, name, sub_state="failed")
+                log.warning("websub.denied", feed=name, reason=params.get("hub.reason", ""))
+            else:
+                await asyncio.to_thread(
+                    feed_store.set_subscription,
+                    self.app.store,
+                    name,
+                    sub_state="active",
+                    sub_expires_at=answer.expires_at,
+                )
+                log.info("websub.active", feed=name, hub=sub.hub, expires=answer.expires_at)
+        else:
+            log.warning("websub.verify_refused", feed=name, reason=answer.body)
+        return HttpResponse(answer.status, answer.body.encode(), "text/plain; charset=utf-8")
+
+    async def websub_notify(self, req: HttpRequest) -> HttpResponse:
+        params = {k: v[-1] for k, v in parse_qs(req.query).items()}
+        name = params.get("feed", "")
+        sub = await asyncio.to_thread(feed_store.subscription, self.app.store, name) if name else None
+        if sub is None:
+            return HttpResponse.json(404, {"error": "unknown subscription"})
+        if not websub.signature_ok(sub.secret, req.headers.get("x-hub-signature", ""), req.body):
+            # WebSub says: acknowledge, but ignore the message
+            log.warning("websub.bad_signature", feed=name, peer=req.peer)
+            return HttpResponse.json(202, {"ignored": "bad signature"})
+        log.info("websub.notified", feed=name)
+        self._spawn(self._notified(name))
+        return HttpResponse.json(202, {"accepted": True})
+
+    async def _notified(self, name: str) -> None:
+        await self.poll_now(self.app.config.feed(name))
+        self.worker.wake.set()
+
+    async def keep_subscriptions(self, every: float = 60.0) -> None:
+        """A worker service: subscribe where a hub is advertised, renew before the lease runs out."""
+        settings = self.app.config.webhook
+        if settings is None or not settings.public_url:
+            return
+        while True:
+            try:
+                await self.renew_due()
+            except Exception as exc:
+                log.error("websub.error", error=repr(exc))
+            await asyncio.sleep(every)
+
+    async def renew_due(self) -> None:
+        settings = self.app.config.webhook
+        assert settings is not None
+        now = self.app.clock()
+        known = {f.name for f in self.app.config.feeds}
+        for sub in await asyncio.to_thread(feed_store.subscriptions, self.app.store):
+            if sub.feed not in known:
+                continue
+            margin = max(timedelta(hours=1), settings.websub_lease / 10)
+            due = _subscription_due(sub, now, margin)
+            if not due:
+                continue
+            secret = sub.secret if sub.state == "active" and sub.secret else secrets.token_hex(24)
+            callback = f"{settings.public_url.rstrip('/')}/hooks/websub?feed={quote(sub.feed)}"
+            await asyncio.to_thread(
+                feed_store.set_subscription,
+                self.app.store,
+                sub.feed,
+                sub_state="requested" if sub.state != "active" else "active",
+                sub_secret=secret,
+                sub_requested_at=now,
+            )
+            try:
+                await asyncio.to_thread(
+                    websub.request_subscription,
+                    hub=sub.hub,
+                    topic=sub.topic,
+                    callback=callback,
+                    secret=secret,
+                    lease=settings.websub_lease,
+                )
+                log.info("websub.requested", feed=sub.feed, hub=sub.hub, renewal=sub.state == "active")
+            except FeedError as exc:
+                await asyncio.to_thread(feed_store.set_subscription, self.app.store, sub.feed, sub_state="failed")
+                log.warning("websub.failed", feed=sub.feed, hub=sub.hub, error=str(exc))
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("push.error", error=repr(task.exception()))
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _subscription_due(sub: feed_store.Subscription, now: datetime, margin: timedelta) -> bool:
+    waited = now - sub.requested_at if sub.requested_at else None
+    if sub.state is None:
+        return True
+    if sub.state == "failed":
+        return waited is None or waited > timedelta(hours=1)
+    if sub.state == "requested":  # the hub never verified: ask again
+        return waited is None or waited > timedelta(minutes=10)
+    renewing_recently = waited is not None and waited < timedelta(minutes=10)
+    return sub.expires_at is not None and sub.expires_at - now < margin and not renewing_recently
+
+
+def _wp_guid(feed: FeedSettings, post_id: int | None) -> str | None:
+    if post_id is None:
+        return None
+    base = feed.wordpress or ""
+    return f"{base.rstrip('/')}/?p={post_id}" if base else None

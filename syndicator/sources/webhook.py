@@ -1,0 +1,129 @@
+"""The signed publish webhook: who may call it, and what the call says. Pure: no I/O, an injected clock.
+
+Signature: `X-Syndicator-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>` with
+`X-Syndicator-Timestamp: <unix seconds>`. Timestamps further than `max_skew` from now are refused, and a
+signature already used within that window is refused too, so a captured request cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs
+
+from syndicator.config import WebhookSettings
+
+TIMESTAMP_HEADER = "x-syndicator-timestamp"
+SIGNATURE_HEADER = "x-syndicator-signature"
+
+
+@dataclass(frozen=True)
+class PublishCall:
+    feed: str
+    url: str | None
+    post_id: int | None
+    status: str | None  # WordPress post status after the transition ("publish", "trash", "draft", ...)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class ReplayGuard:
+    """Signatures seen within the freshness window (in memory: after a restart the window still bounds replays)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str, *, now: float, window: float) -> bool:
+        with self._lock:
+            for key, seen_at in list(self._seen.items()):
+                if now - seen_at > 2 * window:
+                    del self._seen[key]
+            if signature in self._seen:
+                return False
+            self._seen[signature] = now
+            return True
+
+
+def verify(
+    settings: WebhookSettings,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    now: datetime,
+    guard: ReplayGuard,
+    feeds: set[str],
+) -> PublishCall | Refusal:
+    """Check a request to /hooks/publish; headers are lower-cased."""
+    if len(body) > settings.max_body:
+        return Refusal(413, f"body larger than {settings.max_body} bytes")
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("application/json", "application/x-www-form-urlencoded"):
+        return Refusal(415, "send application/json or application/x-www-form-urlencoded")
+    stamp, signature = headers.get(TIMESTAMP_HEADER, ""), headers.get(SIGNATURE_HEADER, "")
+    if not stamp or not signature:
+        return Refusal(401, f"unsigned: {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required")
+    try:
+        timestamp = int(stamp)
+    except ValueError:
+        return Refusal(401, "bad timestamp")
+    if abs(now.timestamp() - timestamp) > settings.max_skew.total_seconds():
+        return Refusal(401, "stale timestamp")
+    if not hmac.compare_digest(sign(settings.secret, timestamp, body), signature.strip()):
+        return Refusal(401, "bad signature")
+    if not guard.first_time(signature.strip(), now=time.monotonic(), window=settings.max_skew.total_seconds()):
+        return Refusal(409, "replayed request")
+    fields = _fields(ctype, body)
+    if isinstance(fields, Refusal):
+        return fields
+    feed = str(fields.get("feed") or "")
+    if not feed:
+        return Refusal(400, "'feed' is required")
+    if feed not in feeds:
+        return Refusal(404, f"unknown feed {feed!r}")
+    url = str(fields.get("url") or "") or None
+    raw_id = fields.get("post_id", fields.get("id"))
+    post_id = None
+    if raw_id not in (None, ""):
+        try:
+            post_id = int(str(raw_id))
+        except ValueError:
+            return Refusal(400, "'post_id' must be a number")
+        if post_id <= 0:
+            return Refusal(400, "'post_id' must be positive")
+    if url is not None and not url.startswith(("http://", "https://")):
+        return Refusal(400, "'url' must be an http(s) URL")
+    if url is None and post_id is None:
+        return Refusal(400, "give the article's 'url' or its WordPress 'post_id'")
+    status = str(fields.get("status") or "") or None
+    return PublishCall(feed, url, post_id, status)
+
+
+def _fields(ctype: str, body: bytes) -> dict[str, object] | Refusal:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "body is not UTF-8")
+    if ctype == "application/json":
+        try:
+            data = json.loads(text or "null")
+        except ValueError:
+            return Refusal(400, "body is not valid JSON")
+        if not isinstance(data, dict):
+            return Refusal(400, "body must be a JSON object")
+        return data
+    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
