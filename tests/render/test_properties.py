@@ -4,6 +4,7 @@ accepts. The oracles are independent of the renderer: twitter-text-parser for X,
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from typing import Any
 
@@ -18,10 +19,12 @@ from syndicator.render.bidi import BIDI_MARKS
 from syndicator.render.text import ELLIPSIS, inline
 from tests.render.helpers import target, telegram_problems, utf16
 
+# Deterministic and quick by default. For a deeper, random search:
+#   RENDER_EXAMPLES=5000 RENDER_RANDOM=1 .venv/bin/pytest tests/render/test_properties.py
 PROPERTY_SETTINGS = settings(
-    max_examples=80,
+    max_examples=int(os.environ.get("RENDER_EXAMPLES", "80")),
     deadline=None,
-    derandomize=True,
+    derandomize=not os.environ.get("RENDER_RANDOM"),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
