@@ -134,6 +134,14 @@ class RetrySettings:
     backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
     on_unknown: Literal["hold", "retry"] = "hold"  # after a crash mid-call: wait for a human, or resend
+    # How long a worker's hold on a delivery lasts if the worker dies: a call in flight turns `unknown` after
+    # max(call_lease, 4 × timeout), claimed work is free again after at most that. Lower it only to recover faster
+    # (tests); 4 × timeout always remains, so a live call never loses its lease.
+    call_lease: timedelta = timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        if self.call_lease <= timedelta(0):
+            raise ValueError("call_lease must be positive")
 
 
 _TARGET_COMMON = {

@@ -54,7 +54,8 @@ class Dispatcher:
             app.store,
             worker=app.worker_id,
             now=now,
-            lease=CLAIM_LEASE,
+            # a dead worker's claimed batch is free again when its calls' leases would have expired
+            lease=min(CLAIM_LEASE, max(map(self._call_lease, app.config.targets.values()), default=CLAIM_LEASE)),
             limit=self.batch,
             targets=list(app.config.targets),
         )
@@ -169,7 +170,7 @@ class Dispatcher:
 
     def _call_lease(self, target: TargetSettings) -> timedelta:
         # long enough for the call and its timeout; expiry means the process died mid-call
-        return max(timedelta(seconds=60), target.timeout * 4)
+        return max(target.retry.call_lease, target.timeout * 4)
 
     async def _failed(self, target: TargetSettings, d: Delivery, exc: PublishError, attempt: int) -> None:
         app = self.app
