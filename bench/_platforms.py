@@ -43,9 +43,12 @@ def delayed(cls: type[FakeServer], delay: float) -> FakeServer:
             return super().handle(request)  # type: ignore[no-any-return]
 
     kwargs: dict[str, Any] = {"window_limit": 10**9} if cls is FakeX else {}
-    fake = Delayed(**kwargs)
-    # BaseHTTPRequestHandler writes the headers and the body separately and leaves Nagle on: on a kept-alive
-    # connection the body then waits for the client's delayed ACK, ~40 ms more per call. Platforms do not do that.
+    return no_nagle(Delayed(**kwargs))
+
+
+def no_nagle(fake: FakeServer) -> FakeServer:
+    """BaseHTTPRequestHandler writes the headers and the body separately and leaves Nagle on: on a kept-alive
+    connection the body then waits for the client's delayed ACK, ~40 ms more per call. Platforms do not do that."""
     fake._httpd.RequestHandlerClass.disable_nagle_algorithm = True
     return fake
 
