@@ -1,13 +1,14 @@
 """A fast local publisher site for the polling benchmark: one asyncio process serving N WordPress-shaped feeds.
 
-    python bench/_feedsite.py            # prints "PORT <n>" on stdout, serves until killed
+    python bench/_feedsite.py [--latency-ms 0]     # prints "PORT <n>" on stdout, serves until killed
 
 It runs in its own process so serving does not compete with the poller for the GIL. HTTP/1.1 with keep-alive
 (requests' pool reuses connections; urllib/feedparser closes each one), ETag + Last-Modified, 304 on
 If-None-Match, no compression. `GET /feeds/<i>.rss` is feed i: 20 items, newest first, ~4 KB of content each
 (the shape of the publisher's real front-page feed). `POST /_bump` publishes one new item in every feed (the
 oldest drops off the end, as WordPress does), which changes every ETag. `GET /_stats` counts requests and
-connections. Bodies are built per request from shared parts, so 10,000 feeds cost no memory here.
+connections. Bodies are built per request from shared parts, so 10,000 feeds cost no memory here. With
+--latency-ms every feed answer waits that long first, as a real site across a network would.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def feed_body(feed: int, version: int) -> bytes:
 
 
 class Site:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds before each feed answer: a network round trip and the server's own time
         self.version = 0
         self.requests = 0
         self.connections = 0
@@ -100,6 +102,8 @@ class Site:
                 if length:
                     await reader.readexactly(length)
                 close = headers.get(b"connection", b"").lower() == b"close" or lines[0].endswith(b"HTTP/1.0")
+                if self.latency and path.startswith(b"/feeds/"):
+                    await asyncio.sleep(self.latency)
                 writer.write(self.answer(method, path, headers, close))
                 await writer.drain()
                 if close:
@@ -131,7 +135,8 @@ class Site:
 
 
 async def main() -> None:
-    site = Site()
+    latency = float(sys.argv[sys.argv.index("--latency-ms") + 1]) / 1000 if "--latency-ms" in sys.argv else 0.0
+    site = Site(latency)
     server = await asyncio.start_server(site.serve, "127.0.0.1", 0, backlog=1024)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)

@@ -1,6 +1,6 @@
 """Polling at scale: one full poll cycle of N feeds with Syndicator's poller vs the feedparser loop most bots use.
 
-    python bench/bench_poll.py [--feeds 100,1000] [--rounds 1] [--baseline-max 1000]
+    python bench/bench_poll.py [--feeds 100,1000] [--rounds 1] [--baseline-max 1000] [--latency-ms 0]
     python bench/bench_poll.py --feeds 10000
 
 A local site (bench/_feedsite.py: asyncio, in its own process so it does not compete for the GIL) serves N
@@ -240,6 +240,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="fresh runs per side; the fastest is kept (default 1)")
     ap.add_argument("--baseline-max", type=int, default=1000, help="feedparser polls at most this many feeds")
     ap.add_argument("--no-baseline", action="store_true", help="skip the feedparser loop")
+    ap.add_argument(
+        "--latency-ms", type=float, default=0.0, help="the site waits this long before each feed answer (default 0)"
+    )
     ap.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     ap.add_argument("--base", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -250,12 +253,19 @@ def main() -> None:
         return
 
     counts = [int(x) for x in args.feeds.split(",")]
-    site = subprocess.Popen([sys.executable, str(HERE.parent / "_feedsite.py")], stdout=subprocess.PIPE, text=True)
+    site = subprocess.Popen(
+        [sys.executable, str(HERE.parent / "_feedsite.py"), "--latency-ms", str(args.latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert site.stdout is not None
         base = "http://127.0.0.1:" + site.stdout.readline().split()[1]
         print(f"machine: {machine()}")
-        print(f"command: python bench/bench_poll.py --feeds {args.feeds} --rounds {args.rounds}\n")
+        print(
+            f"command: python bench/bench_poll.py --feeds {args.feeds} --rounds {args.rounds} "
+            f"--baseline-max {args.baseline_max} --latency-ms {args.latency_ms:g}\n"
+        )
         rows = []
         for n in counts:
             results = {side: child(side, base, n, args.rounds) for side in ("syndicator", "fetchparse")}
