@@ -32,10 +32,12 @@ log = get_logger("syndicator.push")
 BUSY_RETRIES = 20  # a scheduled poll of the same feed is running: wait for it, then poll again
 
 
-def withdraw(app: App, feed: FeedSettings, refs: list[str], *, reason: str) -> dict[str, Any]:
+def withdraw(
+    app: App, feed: FeedSettings, refs: list[str], *, reason: str, post_id: int | None = None
+) -> dict[str, Any]:
     """Cancel what has not gone out; queue deletions (or alert) for what has."""
     now = app.clock()
-    rows = []
+    rows = manage.find_wordpress_post(app.store, feed.name, post_id) if post_id else []
     for ref in refs:
         rows += manage.find_articles(app.store, ref, url_key(ref) if "://" in ref else identity_key(ref))
     summary: dict[str, Any] = {"articles": 0, "cancelled": 0, "deletes_queued": 0, "left": []}
@@ -98,9 +100,11 @@ class Pushes:
 
     async def handle(self, call: webhook.PublishCall) -> None:
         feed = self.app.config.feed(call.feed)
-        refs = [r for r in (call.url, _wp_guid(feed, call.post_id)) if r]
+        refs = [call.url] if call.url else []
         if call.status and call.status != "publish":
-            await asyncio.to_thread(withdraw, self.app, feed, refs, reason=f"post status is now {call.status!r}")
+            await asyncio.to_thread(
+                withdraw, self.app, feed, refs, reason=f"post status is now {call.status!r}", post_id=call.post_id
+            )
             self.worker.wake.set()
             return
         await self.poll_now(feed)
@@ -124,7 +128,9 @@ class Pushes:
             log.warning("webhook.wordpress_failed", feed=feed.name, post_id=post_id, error=str(exc))
             return
         if not state.public:
-            await asyncio.to_thread(withdraw, self.app, feed, refs, reason=f"WordPress says {state.status}")
+            await asyncio.to_thread(
+                withdraw, self.app, feed, refs, reason=f"WordPress says {state.status}", post_id=post_id
+            )
         elif state.article is not None:
             # the feed may lag behind (caches): the article itself is enough to queue it; known ones are left
             # to the poll, so the feed and the API never fight over the text
@@ -258,10 +264,3 @@ def _subscription_due(sub: feed_store.Subscription, now: datetime, margin: timed
         return waited is None or waited > timedelta(minutes=10)
     renewing_recently = waited is not None and waited < timedelta(minutes=10)
     return sub.expires_at is not None and sub.expires_at - now < margin and not renewing_recently
-
-
-def _wp_guid(feed: FeedSettings, post_id: int | None) -> str | None:
-    if post_id is None:
-        return None
-    base = feed.wordpress or ""
-    return f"{base.rstrip('/')}/?p={post_id}" if base else None

@@ -58,7 +58,7 @@ class Worker:
                 return None
         return await self.poll(feed)
 
-    async def run(self) -> None:
+    async def run(self, *, handle_signals: bool = True) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         app = self.app
@@ -77,7 +77,8 @@ class Worker:
                 next_run_time=app.clock(),
             )
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for sig in signals:
             loop.add_signal_handler(sig, self.stop)
         scheduler.start()
         self.scheduler_alive = True
@@ -87,6 +88,8 @@ class Worker:
         try:
             await self._delivery_loop()
         finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
             self.scheduler_alive = False
             scheduler.shutdown(wait=False)
             for task in services:

@@ -27,6 +27,18 @@ def find_articles(store: Store, ref: str, ref_key: str | None) -> list[RowMappin
         return list(conn.execute(select(a).where(or_(*cond)).order_by(a.c.id)).mappings())
 
 
+def find_wordpress_post(store: Store, feed: str, post_id: int) -> list[RowMapping]:
+    """By WordPress post id: guids look like `https://host/path/?p=123`, whatever host the site has today."""
+    a = t.articles
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(a).where(
+                a.c.feed == feed, or_(a.c.guid.like(f"%?p={int(post_id)}"), a.c.guid.like(f"%&p={int(post_id)}"))
+            )
+        ).mappings()
+        return list(rows)
+
+
 def latest_deliveries(store: Store, article_id: int) -> list[Delivery]:
     """The newest generation of each (target, recipient) for an article."""
     d = t.deliveries
