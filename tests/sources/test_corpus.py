@@ -1,4 +1,4 @@
-"""feedparser's own test corpus (/work/shared/fixtures/feedparser-corpus, ~2,100 feeds, many deliberately broken).
+"""feedparser's own test corpus (tests/data/feedparser-corpus, a copy of ~2,100 feeds, many deliberately broken).
 
 Every file must parse without an exception other than FeedError, quickly; and where feedparser finds entries, we
 must find the same ones. The files are read as data: their "Expect:" lines are never evaluated. Their "Header:"
@@ -31,7 +31,7 @@ import pytest
 from syndicator.errors import FeedError
 from syndicator.sources.feed import parse
 
-CORPUS = Path("/work/shared/fixtures/feedparser-corpus")
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "feedparser-corpus"
 HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.M)
 
 # Differences we accept, by file pattern, with the reason. Anything else that differs fails the test.

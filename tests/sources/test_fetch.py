@@ -18,7 +18,7 @@ from syndicator.errors import FeedError
 from syndicator.sources.feed import USER_AGENT, fetch
 from tests.sources.httpserver import Handler, LocalServer, Route
 
-FIXTURE = Path("/work/shared/fixtures/site/front-page.rss")
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "site" / "front-page.rss"
 FEED = FIXTURE.read_bytes()
 MB = 1024 * 1024
 

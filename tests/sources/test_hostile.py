@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from syndicator.errors import FeedError
 from syndicator.sources.feed import ParsedFeed, parse
 
-FRONT = Path("/work/shared/fixtures/site/front-page.rss").read_bytes()
+FRONT = (Path(__file__).resolve().parents[1] / "data" / "site" / "front-page.rss").read_bytes()
 QUOTED = "Caf\u00e9 \u201cone\u201d"  # curly quotes: in cp1252 and UTF-8, not in Latin-1
 ITEMS = (
     "<item><title>{title}</title><link>https://x.org/1/</link><description>d\u00e9j\u00e0 vu</description></item>"

@@ -10,7 +10,7 @@ import pytest
 
 from syndicator.sources.feed import ParsedFeed, normalise_language, parse, parse_date
 
-SITE = Path("/work/shared/fixtures/site")
+SITE = Path(__file__).resolve().parents[1] / "data" / "site"
 FRONT = (SITE / "front-page.rss").read_bytes()
 LATER = (SITE / "front-page-later.rss").read_bytes()
 
