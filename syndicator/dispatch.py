@@ -182,6 +182,23 @@ class Dispatcher:
                 outbox.pause_target, app.store, target.name, until=retry_at, reason=str(exc)[:300], now=now
             )
             event = "delivery.retry"
+        elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
+            # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
+            await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=str(exc))
+            log.error(
+                "delivery.unknown",
+                delivery=d.id,
+                article=d.article_id,
+                feed=d.feed,
+                target=target.name,
+                attempt=attempt,
+                error_class=exc.error_class,
+                error=str(exc),
+                code=exc.code,
+                hint="no answer after the request was sent; check the platform, then `syndicator resend ARTICLE "
+                f"--target {target.name} --yes` if the post is missing",
+            )
+            return
         elif isinstance(exc, Transient):
             retry_at = None if attempt >= target.retry.max_attempts else now + self._backoff(target, attempt)
             event = "delivery.retry" if retry_at else "delivery.failed"

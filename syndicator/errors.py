@@ -6,7 +6,8 @@
      ├── StoreError         the database is unreachable or inconsistent
      └── PublishError       a platform call did not produce a post; the closed set the dispatcher acts on:
           ├── RetryLater    the platform said "not now" and (usually) when: wait until `retry_at`
-          ├── Transient     network trouble, timeouts, 5xx: retry with backoff
+          ├── Transient     network trouble, timeouts, 5xx: retry with backoff — unless the request may have
+          │                 reached the platform (`maybe_sent`): then it is like a crash mid-call, `unknown`
           ├── Permanent     the platform rejected this post (bad content, duplicate): never retry
           └── AuthError     bad/expired token or missing permission: a human must act; the target pauses
 
@@ -67,9 +68,18 @@ class RetryLater(PublishError):
 
 
 class Transient(PublishError):
-    """Network failure, timeout or server error: the same call may succeed later."""
+    """Network failure, timeout or server error: the same call may succeed later.
+
+    `maybe_sent`: the request left us and no answer came back (read timeout, connection dropped mid-answer, an
+    unreadable 200), so the post may exist. By default those codes imply it; a publisher may say so explicitly.
+    """
 
     error_class = "transient"
+    AMBIGUOUS_CODES = frozenset({"timeout", "network", "unreadable", "no_id"})
+
+    def __init__(self, message: str, *, code: str | int | None = None, maybe_sent: bool | None = None) -> None:
+        super().__init__(message, code=code)
+        self.maybe_sent = code in self.AMBIGUOUS_CODES if maybe_sent is None else maybe_sent
 
 
 class Permanent(PublishError):
