@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from syndicator.app import App
@@ -47,16 +46,14 @@ def collect_status(app: App) -> dict[str, Any]:
             "cost": cost,
         }
         targets.append(entry)
-        first = c.get("oldest_waiting")
-        if first and (oldest is None or first < oldest["since"]):
-            oldest = {
-                "target": name,
-                "since": first,
-                "reason": c.get("waiting_because"),
-                "delivery": None,
-                "age_seconds": (now - first) / timedelta(seconds=1),
-            }
-    if oldest:
-        rows = reports.history(app.store, target=oldest["target"], state=None, limit=1)
-        oldest["delivery"] = rows[0]["id"] if rows else None
+    waiting = reports.oldest_waiting(app.store)
+    if waiting:
+        oldest = {
+            "delivery": waiting["id"],
+            "target": waiting["target"],
+            "since": waiting["created_at"],
+            "due": waiting["not_before"],
+            "reason": waiting["wait_reason"] or waiting["last_error"],
+            "age_seconds": round((now - waiting["created_at"]).total_seconds(), 1),
+        }
     return {"now": now, "feeds": reports.feed_status(app.store, now=now), "targets": targets, "oldest_waiting": oldest}

@@ -68,6 +68,23 @@ def target_counts(store: Store, *, now: datetime) -> dict[str, dict[str, Any]]:
     return out
 
 
+def oldest_waiting(store: Store) -> dict[str, Any] | None:
+    """The delivery that has waited longest (pending or retry), and why it waits."""
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(d.c.id, d.c.target, d.c.created_at, d.c.not_before, d.c.wait_reason, d.c.last_error)
+                .where(d.c.state.in_((S.PENDING, S.RETRY)))
+                .order_by(d.c.created_at, d.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+    return dict(row) if row else None
+
+
 def send_times(store: Store, target: str, since: datetime) -> list[datetime]:
     d = t.deliveries
     with store.engine.connect() as conn:
@@ -100,6 +117,8 @@ def history(
             d.c.target,
             d.c.recipient,
             d.c.generation,
+            d.c.kind,
+            d.c.parent_id,
             d.c.state,
             d.c.attempts,
             d.c.created_at,
