@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -144,37 +144,10 @@ class RetrySettings:
             raise ValueError("call_lease must be positive")
 
 
-_TARGET_COMMON = {
-    "platform",
-    "dry_run",
-    "api_base",
-    "timeout",
-    "render",
-    "limits",
-    "retry",
-    "edit_on_update",
-    "hold_for",
-}
-
-
 @dataclass(frozen=True)
-class TargetSettings:
-    name: str
-    platform: str
-    settings: PlatformSettings
-    secrets: Secrets = field(default_factory=lambda: Secrets({}), compare=False, repr=False)
-    dry_run: bool = False
-    api_base: str = ""
-    timeout: timedelta = timedelta(seconds=30)
-    edit_on_update: bool = True  # correct sent posts when the article changes (where the platform can edit)
-    hold_for: timedelta = timedelta(0)  # cancel window for this target (the longer of feed's and target's wins)
-    render: RenderOptions = field(default_factory=RenderOptions)
-    limits: LimitsSettings = field(default_factory=LimitsSettings)
-    retry: RetrySettings = field(default_factory=RetrySettings)
+class TargetCommon:
+    """The keys every `[targets.NAME]` table accepts, whatever its platform."""
 
-
-@dataclass(frozen=True)
-class _TargetCommon:
     platform: Literal["twitter", "telegram", "facebook", "whatsapp"]
     dry_run: bool = False
     api_base: str = ""
@@ -184,6 +157,18 @@ class _TargetCommon:
     render: RenderOptions = field(default_factory=RenderOptions)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     retry: RetrySettings = field(default_factory=RetrySettings)
+
+
+_TARGET_COMMON = {f.name for f in fields(TargetCommon)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings(TargetCommon):
+    """A target as the rest of the code sees it: common keys, its platform's keys, its resolved secrets."""
+
+    name: str
+    settings: PlatformSettings
+    secrets: Secrets = field(default_factory=lambda: Secrets({}), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -328,7 +313,7 @@ def _target(
         raise ConfigError(
             f"missing required key (one of: {', '.join(PLATFORMS)})", source=source, key=f"{where}.platform"
         )
-    common = build(_TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where)
+    common = build(TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where)
     platform_cls = SETTINGS_BY_PLATFORM[common.platform]
     platform_keys = {k: v for k, v in table.items() if k not in _TARGET_COMMON}
     settings = build(platform_cls, platform_keys, source=source, where=where)
@@ -348,7 +333,7 @@ def _target(
                 raise  # names the recipients file and line
             raise ConfigError(exc.reason, source=source, key=f"{where}.recipients") from None
     is_dry = dry_run or common.dry_run
-    values: dict[str, str] = {}
+    secret_values: dict[str, str] = {}
     for secret, var in secret_env_names(settings).items():
         value = environ.get(var, "")
         if not value and not is_dry and secret not in ("app_id", "app_secret"):
@@ -358,23 +343,12 @@ def _target(
                 key=f"{where}.{secret}_env",
             )
         if value:
-            values[secret] = value
+            secret_values[secret] = value
     if common.api_base and not re.match(r"^https?://", common.api_base):
         raise ConfigError("must be an http(s) URL", source=source, key=f"{where}.api_base")
-    return TargetSettings(
-        name=name,
-        platform=common.platform,
-        settings=settings,
-        secrets=Secrets(values),
-        dry_run=is_dry,
-        api_base=common.api_base.rstrip("/"),
-        timeout=common.timeout,
-        edit_on_update=common.edit_on_update,
-        hold_for=common.hold_for,
-        render=common.render,
-        limits=common.limits,
-        retry=common.retry,
-    )
+    values = {f.name: getattr(common, f.name) for f in fields(TargetCommon)}
+    values.update(dry_run=is_dry, api_base=common.api_base.rstrip("/"))
+    return TargetSettings(name=name, settings=settings, secrets=Secrets(secret_values), **values)
 
 
 def _resolve_local(url: str, base: Path) -> str:
