@@ -25,9 +25,13 @@ def ensure_feeds(store: Store, names_urls: dict[str, str]) -> None:
         existing = {r.name for r in conn.execute(select(t.feeds.c.name))}
         for name, url in names_urls.items():
             if name not in existing:
-                conn.execute(insert(t.feeds).values(name=name, url=url, initialized=False, last_items=0))
-            else:
-                conn.execute(update(t.feeds).where(t.feeds.c.name == name).values(url=url))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(t.feeds).values(name=name, url=url, initialized=False, last_items=0))
+                    continue
+                except IntegrityError:
+                    pass  # another worker starting at the same moment created it
+            conn.execute(update(t.feeds).where(t.feeds.c.name == name).values(url=url))
 
 
 def claim_feed(store: Store, name: str, *, worker: str, now: datetime, lease: timedelta) -> FeedState | None:
