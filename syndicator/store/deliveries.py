@@ -78,7 +78,7 @@ class TargetHistory:
     """What the governor needs to know about a target, read inside the target's lock."""
 
     target: str
-    send_times: list[datetime]  # when posts went out (or may have), newest first, within the lookback
+    send_times: list[datetime]  # when posts reached the platform at the latest (end of the call), newest first
     month_count: int  # posts since `month_start`
     paused_until: datetime | None
     pause_reason: str | None
@@ -196,14 +196,20 @@ def _locked_history(
         conn.execute(insert(ts).values(target=target, auth_failed=False))
         row = conn.execute(query).mappings().one()
     d = t.deliveries
-    send_times = [
-        r.sending_at
-        for r in conn.execute(
-            select(d.c.sending_at)
-            .where(d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES))
-            .order_by(d.c.sending_at.desc())
-        )
-    ]
+    # A post counts from the end of its call (sent_at), when there is one: the platform received it somewhere
+    # between sending_at and then, so counting from sending_at could let the post one quota later reach the
+    # platform less than a window after it.
+    send_times = sorted(
+        (
+            r.sent_at or r.sending_at
+            for r in conn.execute(
+                select(d.c.sending_at, d.c.sent_at).where(
+                    d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES)
+                )
+            )
+        ),
+        reverse=True,
+    )
     month_count = conn.execute(
         select(func.count())
         .select_from(d)
