@@ -75,7 +75,7 @@ class Transient(PublishError):
     """
 
     error_class = "transient"
-    AMBIGUOUS_CODES = frozenset({"timeout", "network", "unreadable", "no_id"})
+    AMBIGUOUS_CODES = frozenset({"timeout", "network", "unreadable", "no_id", "dropped"})
 
     def __init__(self, message: str, *, code: str | int | None = None, maybe_sent: bool | None = None) -> None:
         super().__init__(message, code=code)

@@ -39,6 +39,7 @@ from requests.utils import get_environ_proxies
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.http import answer_lost
 from syndicator.platforms.meta import (
     DUPLICATE,
     GRAPH_URL,
@@ -330,7 +331,8 @@ class FacebookPublisher(Publisher):
         except requests.Timeout:
             failure = self._network(action, "timeout", f"timed out (timeout {self._timeout:g}s)")
         except requests.RequestException as exc:
-            failure = self._network(action, "connection", f"{type(exc).__name__}: {redact(str(exc), self._secrets)}")
+            kind = "dropped" if answer_lost(exc) else "connection"
+            failure = self._network(action, kind, f"{type(exc).__name__}: {redact(str(exc), self._secrets)}")
         except (ValueError, KeyError):  # facebook-sdk reads headers["content-type"] and the body unguarded
             failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
         if failure is None and seen.status is not None and seen.status >= 400:

@@ -207,7 +207,7 @@ class GraphFailure:
     is_transient: bool = False
     usage: Usage = Usage()
     retry_after: float | None = None  # seconds, from Retry-After
-    network: str | None = None  # "timeout" | "connection" | "unreadable": no usable response
+    network: str | None = None  # "timeout" | "connection" | "dropped" (after the request) | "unreadable"
 
     @classmethod
     def from_body(

@@ -17,7 +17,8 @@ Errors become the closed set in one place, `map_error`:
     tweepy.HTTPException, 408                Transient
     tweepy.HTTPException, other 4xx          Permanent   (BadRequest, NotFound, ...)
     requests.Timeout                         Transient   code "timeout"
-    requests.ConnectionError (dropped, ...)  Transient   code "connection"
+    requests.ConnectionError, answer lost    Transient   code "dropped" (the request went out: maybe posted)
+    requests.ConnectionError, no connection  Transient   code "connection"
     other requests.RequestException          Transient   code "network"
 
 Not errors: a 404 on delete means already gone. An image that cannot be used (download failed, not image/*, over
@@ -44,7 +45,15 @@ from requests_oauthlib import OAuth1
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import Publisher
-from syndicator.platforms.http import BaseURLAdapter, from_unix, header_int, protect_loggers, redact, utcnow
+from syndicator.platforms.http import (
+    BaseURLAdapter,
+    answer_lost,
+    from_unix,
+    header_int,
+    protect_loggers,
+    redact,
+    utcnow,
+)
 from syndicator.platforms.settings import TwitterSettings
 
 if TYPE_CHECKING:
@@ -263,6 +272,8 @@ def map_error(exc: BaseException, *, now: datetime, timeout: float | None = None
         limit = f" within {timeout:g}s" if timeout else ""
         return Transient(f"X did not answer{limit} ({type(exc).__name__})", code="timeout")
     if isinstance(exc, requests.ConnectionError):
+        if answer_lost(exc):
+            return Transient(f"X closed the connection without an answer ({type(exc).__name__})", code="dropped")
         return Transient(f"could not reach X ({type(exc).__name__})", code="connection")
     if isinstance(exc, requests.RequestException):
         return Transient(f"X request failed ({type(exc).__name__})", code="network")

@@ -26,6 +26,7 @@ import requests
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.http import answer_lost
 from syndicator.platforms.meta import (
     GRAPH_URL,
     GraphFailure,
@@ -212,7 +213,8 @@ class WhatsAppPublisher(Publisher):
             failure = GraphFailure("whatsapp", action, network="timeout", message=f"timed out ({self._timeout:g}s)")
         except requests.RequestException as exc:
             message = f"{type(exc).__name__}: {redact(str(exc), self._secrets)}"
-            failure = GraphFailure("whatsapp", action, network="connection", message=message)
+            kind = "dropped" if answer_lost(exc) else "connection"
+            failure = GraphFailure("whatsapp", action, network=kind, message=message)
         if failure is not None:
             raise to_publish_error(failure, _now())
         return self._read(action, response)

@@ -314,14 +314,15 @@ async def test_dropped_connection_is_transient(fb: FacebookPublisher, fake: Fake
     fake.drop()
     with pytest.raises(Transient) as caught:
         await fb.publish(make_post())
-    assert caught.value.code == "connection"
+    assert caught.value.code == "dropped" and caught.value.maybe_sent  # the request went out: maybe posted
     assert TOKEN not in str(caught.value)
 
 
 async def test_connection_refused_is_transient() -> None:
     publisher = FacebookPublisher(make_target(None, api_base="http://127.0.0.1:9"))
-    with pytest.raises(Transient):
+    with pytest.raises(Transient) as caught:
         await publisher.check()
+    assert caught.value.code == "connection" and not caught.value.maybe_sent
 
 
 async def test_without_api_base_it_talks_to_graph_facebook_com() -> None:

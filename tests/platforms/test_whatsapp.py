@@ -224,7 +224,7 @@ async def test_reengagement_scripted(wa: WhatsAppPublisher, fake: FakeWhatsApp) 
         (Response(502, "<html>bad gateway</html>"), Transient, 502),
         (Response(429, "slow down", headers={"Retry-After": "30"}), RetryLater, 429),
         (Response(200, "not json"), Transient, "unreadable"),
-        (Response(drop=True), Transient, "connection"),
+        (Response(drop=True), Transient, "dropped"),  # the request went out: maybe sent
     ],
 )
 async def test_error_mapping(
