@@ -143,6 +143,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
+    from syndicator.alerts import ops_services
     from syndicator.http import serve_http
     from syndicator.worker import Worker
 
@@ -150,6 +151,7 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     app.prepare_publishers()
     worker = Worker(app)
     worker.extra_services.append(serve_http)
+    worker.extra_services.extend(ops_services(cfg))  # /metrics counters; alerts when [alerts] is configured
     asyncio.run(worker.run())
     return 0
 

@@ -1,4 +1,4 @@
-"""The routes the worker serves: health now; metrics and the publish webhook join them here."""
+"""The routes the worker serves: `/healthz` and `/metrics`; the publish webhook joins them here."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from syndicator.http import Handler, HttpRequest, HttpResponse
+from syndicator.metrics import metrics_for
 
 if TYPE_CHECKING:
     from syndicator.worker import Worker
+
+STORE_PING_TIMEOUT = 5.0
+METRICS_TIMEOUT = 10.0  # Prometheus' default scrape timeout: an answer later than that is thrown away anyway
 
 
 def routes_for(worker: Worker) -> dict[tuple[str, str], Handler]:
@@ -17,11 +21,18 @@ def routes_for(worker: Worker) -> dict[tuple[str, str], Handler]:
         if not worker.scheduler_alive:
             problems.append("scheduler not running")
         try:
-            await asyncio.wait_for(asyncio.to_thread(worker.app.store.ping), 5)
+            async with asyncio.timeout(STORE_PING_TIMEOUT):
+                await asyncio.to_thread(worker.app.store.ping)
         except Exception as exc:
             problems.append(f"store unreachable: {exc.__class__.__name__}")
         if problems:
-            return HttpResponse.json(503, {"status": "unhealthy", "problems": problems})
+            return HttpResponse.json(503, {"status": "unhealthy", "reason": "; ".join(problems), "problems": problems})
         return HttpResponse.json(200, {"status": "ok", "worker": worker.app.worker_id})
 
-    return {("GET", "/healthz"): healthz}
+    async def metrics(req: HttpRequest) -> HttpResponse:
+        # reading the store blocks: a thread keeps the event loop (and the deliveries) moving
+        async with asyncio.timeout(METRICS_TIMEOUT):
+            body, content_type = await asyncio.to_thread(metrics_for(worker).render, req.headers.get("accept", ""))
+        return HttpResponse(200, body, content_type)
+
+    return {("GET", "/healthz"): healthz, ("GET", "/metrics"): metrics}
