@@ -14,8 +14,9 @@ Errors become the closed set in one place, `map_error`:
     BadRequest about the chat itself              AuthError   chat not found, not enough rights, need admin rights
     BadRequest, anything else                     Permanent   can't parse entities, too long, ...
     ChatMigrated (a second time in one call)      Permanent   the first one is retried against the new chat id
-    TimedOut                                      Transient
-    NetworkError (5xx, connection lost, ...)      Transient
+    TimedOut                                      Transient   "timeout", maybe sent (not: connect/pool timeout)
+    NetworkError, no answer (connection lost)     Transient   "network", maybe sent (not: connection refused)
+    NetworkError, an answer (5xx)                 Transient   "server": Telegram answered, nothing was posted
     any other TelegramError (Conflict, bad JSON)  Transient
 
 Decided by the callers, not errors: "message is not modified" on edit is success; "message to delete not found"
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit
 from telegram.error import (
@@ -285,9 +287,15 @@ def map_error(exc: TelegramError, *, now: datetime, timeout: float | None = None
         return Permanent(f"Telegram rejected the message: {description}", code=400)
     if isinstance(exc, TimedOut):
         limit = f" within {timeout:g}s" if timeout else ""
-        return Transient(f"Telegram did not answer{limit}", code="timeout")
+        unsent = isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        return Transient(f"Telegram did not answer{limit}", code="timeout", maybe_sent=not unsent)
     if isinstance(exc, NetworkError):
-        return Transient(f"Telegram network error: {description}", code="network")
+        cause = exc.__cause__
+        if cause is None or isinstance(cause, TelegramError):  # PTB read an HTTP answer (a 5xx): no post
+            return Transient(f"Telegram server error: {description}", code="server")
+        # no answer: the request may have arrived, unless no connection was ever made
+        unsent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError))
+        return Transient(f"Telegram network error: {description}", code="network", maybe_sent=not unsent)
     return Transient(f"Telegram error ({type(exc).__name__}): {description}")
 
 
