@@ -232,7 +232,8 @@ async def check(app: App, *, offline: bool) -> list[dict[str, Any]]:
                 if problems:
                     entry.update(ok=False, error="; ".join(problems))
                 else:
-                    outbox.clear_auth_pause(app.store, target.name, now=app.clock())
+                    if outbox.clear_auth_pause(app.store, target.name, now=app.clock()):
+                        log.info("target.resumed", target=target.name, reason="credentials checked")
         results.append(entry)
     await app.aclose()
     return results

@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("retract", parents=[common], help="delete what was posted for an article")
     p.add_argument("article", metavar="ARTICLE", help="article id or URL")
     p.add_argument("--target", action="append", metavar="NAME")
+    p = sub.add_parser("hold", parents=[common], help="stop an article's posts that have not gone out yet")
+    p.add_argument("article", metavar="ARTICLE", help="article id or URL")
+    p = sub.add_parser("release", parents=[common], help="let held posts of an article go out")
+    p.add_argument("article", metavar="ARTICLE", help="article id or URL")
     p = sub.add_parser("status", parents=[common], help="feeds and targets at a glance")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("history", parents=[common], help="deliveries with state, attempts, remote URL, error")
@@ -252,6 +256,24 @@ def cmd_retract(args: argparse.Namespace, cfg: Config) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_hold(args: argparse.Namespace, cfg: Config) -> int:
+    from syndicator import actions
+
+    app = _open(cfg)
+    for line in actions.hold(app, args.article):
+        print(line)
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, cfg: Config) -> int:
+    from syndicator import actions
+
+    app = _open(cfg)
+    for line in actions.release(app, args.article):
+        print(line)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator.status import collect_status
 
@@ -352,7 +374,9 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator import actions
+    from syndicator.alerts import load_settings
 
+    load_settings(cfg)  # a bad [alerts] section is a configuration error here too
     print(f"configuration: ok ({cfg.source}: {len(cfg.feeds)} feeds, {len(cfg.targets)} targets)")
     app = _open(cfg)
     app.prepare_publishers()

@@ -181,6 +181,7 @@ class Dispatcher:
             await asyncio.to_thread(
                 outbox.pause_target, app.store, target.name, until=retry_at, reason=str(exc)[:300], now=now
             )
+            log.warning("target.paused", target=target.name, reason="platform", until=retry_at, error=str(exc))
             event = "delivery.retry"
         elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
             # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")

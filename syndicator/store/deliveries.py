@@ -384,13 +384,16 @@ def pause_target(
             )
 
 
-def clear_auth_pause(store: Store, target: str, *, now: datetime) -> None:
+def clear_auth_pause(store: Store, target: str, *, now: datetime) -> bool:
+    """Lift an authorization pause; True if there was one."""
     ts = t.target_state
     with store.engine.begin() as conn:
-        conn.execute(
-            update(ts)
-            .where(ts.c.target == target, ts.c.auth_failed.is_(True))
-            .values(auth_failed=False, paused_until=None, pause_reason=None, updated_at=now)
+        return bool(
+            conn.execute(
+                update(ts)
+                .where(ts.c.target == target, ts.c.auth_failed.is_(True))
+                .values(auth_failed=False, paused_until=None, pause_reason=None, updated_at=now)
+            ).rowcount
         )
 
 
