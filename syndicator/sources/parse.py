@@ -842,10 +842,15 @@ _THE_POST = re.compile(r"The post\s.{1,500}?\sappeared first on\s.{1,300}?\s*$",
 _MORE_SUFFIXES = ("[…]", "[...]", "[ … ]", "[&hellip;]", "[&#8230;]")
 _MORE_PHRASES = ("Continue reading", "Continue Reading", "Read more", "Read More", "Lire la suite")
 _LINK_DECORATION = ("→", "»", "…", "...", ">", "›")
+_SENTENCE_END = (".", "!", "?", "…", "؟", "۔", "。", '"', "”", "»", ")")
 
 
 def _strip_boilerplate(text: str) -> str:
-    """Remove WordPress's "The post X appeared first on Y." and a trailing "[…]" / "Continue reading →"."""
+    """Remove WordPress's "The post X appeared first on Y." and a trailing "[…]" / "Continue reading →".
+
+    Where a "more" marker said the text was cut, the excerpt ends with "…" so no post reads as if it stopped short.
+    """
+    cut = False
     at = text.rfind("The post ")
     if at >= 0 and _THE_POST.match(text, at):
         text = text[:at].rstrip()
@@ -853,6 +858,7 @@ def _strip_boilerplate(text: str) -> str:
         before = text
         if text.endswith(_MORE_SUFFIXES):
             text = text[: text.rfind("[")].rstrip()
+            cut = True
         tail = text[-150:]
         for phrase in _MORE_PHRASES:
             found = tail.rfind(phrase)
@@ -862,9 +868,12 @@ def _strip_boilerplate(text: str) -> str:
             # "Continue reading", "Read more →", "Continue reading <post title> …": a link label, not prose.
             if not label or label.endswith(_LINK_DECORATION) or label.startswith(_LINK_DECORATION):
                 text = text[: len(text) - len(tail) + found].rstrip()
+                cut = True
                 break
         if text == before:
             break
+    if cut and text and not text.endswith(_SENTENCE_END):
+        text = text.rstrip(" ,;:-–—") + "…"
     return text
 
 
@@ -892,7 +901,7 @@ def _truncate(text: str, limit: int) -> str:
     cut = text[: limit + 1]
     space = cut.rfind(" ")
     cut = cut[:space] if space >= limit * 0.6 else cut[:limit]
-    return cut.rstrip(" ,;:-–—")
+    return cut.rstrip(" ,;:-–—") + "…"
 
 
 _IMG = re.compile(r"<img\b[^<>]*>", re.I)
