@@ -23,7 +23,8 @@ def machine() -> str:
         pass
     return (
         f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()} "
-        f"({sys.implementation.name}), {platform.system()} {platform.release()}"
+        f"({sys.implementation.name}), {platform.system()} {platform.release()}; "
+        f"load average {os.getloadavg()[0]:.2f} (other processes share the cores)"
     )
 
 

@@ -1,6 +1,7 @@
 """Polling at scale: one full poll cycle of N feeds with Syndicator's poller vs the feedparser loop most bots use.
 
     python bench/bench_poll.py [--feeds 100,1000] [--rounds 1] [--baseline-max 1000] [--latency-ms 0]
+    python bench/bench_poll.py --feeds 100 --no-baseline --breakdown 300     # where a poll's time goes
     python bench/bench_poll.py --feeds 10000
 
 A local site (bench/_feedsite.py: asyncio, in its own process so it does not compete for the GIL) serves N
@@ -211,6 +212,85 @@ def run_feedparser(base: str, n: int) -> dict[str, Any]:
     return measure(base, n, cycle)
 
 
+STAGES = (
+    ("syndicator.polling", "claim_feed", "claim the feed (store)"),
+    ("syndicator.polling", "fetch", "fetch (HTTP)"),
+    ("syndicator.polling", "parse", "parse (lxml)"),
+    ("syndicator.polling", "record_poll", "record_poll (store + render)"),
+    ("syndicator.store.articles", "_known", "  which items are known (SELECT)"),
+    ("syndicator.store.articles", "_touch", "  touch known items (UPDATE each)"),
+    ("syndicator.store.articles", "_insert_article", "  insert the new article"),
+    ("syndicator.polling", "render", "  render its posts (4 targets)"),
+    ("syndicator.store.articles", "_insert_deliveries", "  insert its deliveries"),
+    ("syndicator.polling", "finish_poll", "finish the poll (store)"),
+    ("syndicator.logs.EventLogger", "_log", "log events (JSON lines)"),
+)
+
+
+def run_breakdown(base: str, n: int) -> dict[str, Any]:
+    """Where a poll's time goes: poll_feed over the feeds one after another, each stage timed by a wrapper."""
+    import importlib
+
+    from syndicator import config, logs
+    from syndicator.app import App
+    from syndicator.polling import poll_feed
+    from syndicator.store import Store
+    from syndicator.store.feeds import ensure_feeds
+
+    spent: dict[str, float] = dict.fromkeys([label for _, _, label in STAGES], 0.0)
+
+    def timer(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        def timed(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] += time.perf_counter() - t0
+
+        return timed
+
+    for module_name, name, label in STAGES:
+        module_path, _, cls = module_name.rpartition(".")
+        owner: Any = importlib.import_module(module_name if cls.islower() else module_path)
+        if not cls.islower():
+            owner = getattr(owner, cls)
+        setattr(owner, name, timer(getattr(owner, name), label))
+    logs.setup("json", "info", stream=open(os.devnull, "w"))  # noqa: SIM115
+    clock = [NOW]
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config.parse(config_text(base, n, f"{tmp}/poll.db"), environ={})
+        app = App(cfg, Store(cfg.store.url), clock=lambda: clock[0])
+        ensure_feeds(app.store, {f.name: f.url for f in cfg.feeds})
+        for case in CYCLES:
+            if case == "changed":
+                bump(base)
+            clock[0] += timedelta(minutes=2)
+            for label in spent:
+                spent[label] = 0.0
+            t0, c0 = time.perf_counter(), time.process_time()
+            for feed in cfg.feeds:
+                poll_feed(app, feed)
+            out[case] = {"total": time.perf_counter() - t0, "cpu": time.process_time() - c0, **spent}
+        app.store.close()
+    out["rss_peak_mb"] = peak_rss_mb()
+    return out
+
+
+def breakdown(base: str, n: int) -> None:
+    r = child("breakdown", base, n, 1)
+    rows = []
+    for _, _, label in (("", "", "poll_feed, whole"), *STAGES):
+        cells = [label]
+        for case in ("unchanged", "changed"):
+            c = r[case]
+            value = c["total"] if label == "poll_feed, whole" else c[label]
+            cells += [f"{1000 * value / n:.2f}", f"{100 * value / c['total']:.0f} %"]
+        rows.append(cells)
+    print(f"\nwhere one poll's time goes: poll_feed on {n:,} feeds one after another, each stage timed")
+    print(table(rows, ["stage", "unchanged ms/feed", "share", "changed ms/feed", "share"]))
+
+
 # -- the conductor ----------------------------------------------------------------------------------------------
 
 
@@ -243,12 +323,20 @@ def main() -> None:
     ap.add_argument(
         "--latency-ms", type=float, default=0.0, help="the site waits this long before each feed answer (default 0)"
     )
-    ap.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--breakdown", type=int, metavar="N", default=0, help="also time each stage of poll_feed over N feeds"
+    )
+    ap.add_argument("--child", choices=(*SIDES, "breakdown"), help=argparse.SUPPRESS)
     ap.add_argument("--base", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
-        run = {"syndicator": run_syndicator, "fetchparse": run_fetchparse, "feedparser": run_feedparser}[args.child]
+        run = {
+            "syndicator": run_syndicator,
+            "fetchparse": run_fetchparse,
+            "feedparser": run_feedparser,
+            "breakdown": run_breakdown,
+        }[args.child]
         print(json.dumps(run(args.base, int(args.feeds))))
         return
 
@@ -264,7 +352,10 @@ def main() -> None:
         print(f"machine: {machine()}")
         print(
             f"command: python bench/bench_poll.py --feeds {args.feeds} --rounds {args.rounds} "
-            f"--baseline-max {args.baseline_max} --latency-ms {args.latency_ms:g}\n"
+            f"--baseline-max {args.baseline_max} --latency-ms {args.latency_ms:g}"
+            + (" --no-baseline" if args.no_baseline else "")
+            + (f" --breakdown {args.breakdown}" if args.breakdown else "")
+            + "\n"
         )
         rows = []
         for n in counts:
@@ -299,6 +390,8 @@ def main() -> None:
             "\ntargets: 1,000 unchanged ≤ 2 s; 1,000 changed ≤ 10 s; peak RSS ≤ 200 MB at 10,000 feeds; "
             "≥ 10x the feedparser loop's feeds/s on changed feeds"
         )
+        if args.breakdown:
+            breakdown(base, args.breakdown)
     finally:
         site.terminate()
         site.wait()
