@@ -85,7 +85,7 @@ class Dispatcher:
     async def _send(self, target: TargetSettings, d: Delivery) -> Decision | None:
         app = self.app
         now = app.clock()
-        fresh = target.limits.freshness
+        fresh = self._freshness(target, d)
         if fresh and d.kind == "post" and d.published_at and now - d.published_at > fresh:
             await asyncio.to_thread(
                 outbox.record_failure,
@@ -167,6 +167,17 @@ class Dispatcher:
             return await publisher.edit(parent, d.post)
         await publisher.delete(parent)
         return parent
+
+    def _freshness(self, target: TargetSettings, d: Delivery) -> timedelta:
+        """How old an article may be when its post goes out: the target's cut-off, else its feed's max_age.
+
+        A backlog (downtime, a quota, a burst of imports) drains newest first; what became too old while waiting
+        is not posted — visibly (`failed`, error class `stale`, resendable) — rather than dumped hours late.
+        """
+        if target.limits.freshness:
+            return target.limits.freshness
+        feed = next((f for f in self.app.config.feeds if f.name == d.feed), None)
+        return feed.max_age if feed else timedelta(0)
 
     def _call_lease(self, target: TargetSettings) -> timedelta:
         # long enough for the call and its timeout; expiry means the process died mid-call

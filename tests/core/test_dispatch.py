@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -144,3 +145,13 @@ def test_an_unexpected_exception_is_unknown_never_resent(store_url: str) -> None
     app._publishers["tg"].publish = boom  # type: ignore[method-assign]
     run(app, clock)
     assert state(app)[0] == "unknown"
+
+
+def test_a_backlog_older_than_the_freshness_cut_off_is_not_posted(store_url: str) -> None:
+    app, clock = setup(store_url, [RetryLater("429", retry_at=NOW + timedelta(hours=3))])
+    target = app.config.targets["tg"]
+    app.config.targets["tg"] = replace(target, limits=replace(target.limits, freshness=timedelta(hours=2)))
+    run(app, clock)
+    assert state(app)[0] == "retry"
+    run(app, clock, timedelta(hours=3))
+    assert state(app)[:3] == ("failed", 1, "stale") and Scripted.calls == 1
