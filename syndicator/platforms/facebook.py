@@ -284,7 +284,7 @@ class FacebookPublisher(Publisher):
                 if value:
                     return str(value)
         # the post may exist: Transient lets the dispatcher's policy decide, never a silent success
-        raise Transient("facebook publish: Graph answered without a post id")
+        raise Transient("facebook publish: Graph answered without a post id", code="no_id")
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._seen.status = response.status_code
@@ -317,15 +317,19 @@ class FacebookPublisher(Publisher):
             result = call()
         except facebook.GraphAPIError as exc:
             body = exc.result if isinstance(exc.result, dict) else {"error": {"message": str(exc.message)}}
-            failure = GraphFailure.from_body(
-                body,
-                platform="facebook",
-                action=action,
-                status=seen.status,
-                headers=seen.headers,
-                now=_now(),
-                secrets=self._secrets,
-            )
+            if not isinstance(exc.result, dict) and seen.status is not None and 200 <= seen.status < 300:
+                # a 2xx the library could not read ("Maintype was not text…"): the post may exist
+                failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
+            else:
+                failure = GraphFailure.from_body(
+                    body,
+                    platform="facebook",
+                    action=action,
+                    status=seen.status,
+                    headers=seen.headers,
+                    now=_now(),
+                    secrets=self._secrets,
+                )
         except requests.JSONDecodeError:
             failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
         except requests.Timeout:

@@ -17,7 +17,8 @@ Errors become the closed set in one place, `map_error`:
     TimedOut                                      Transient   "timeout", maybe sent (not: connect/pool timeout)
     NetworkError, no answer (connection lost)     Transient   "network", maybe sent (not: connection refused)
     NetworkError, an answer (5xx)                 Transient   "server": Telegram answered, nothing was posted
-    any other TelegramError (Conflict, bad JSON)  Transient
+    TelegramError itself (an unreadable answer)   Transient   "unreadable", maybe sent
+    any other TelegramError (Conflict, ...)       Transient
 
 Decided by the callers, not errors: "message is not modified" on edit is success; "message to delete not found"
 on delete means already gone; a photo URL Telegram cannot fetch makes publish fall back to a text message once.
@@ -296,6 +297,8 @@ def map_error(exc: TelegramError, *, now: datetime, timeout: float | None = None
         # no answer: the request may have arrived, unless no connection was ever made
         unsent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError))
         return Transient(f"Telegram network error: {description}", code="network", maybe_sent=not unsent)
+    if type(exc) is TelegramError:  # PTB could not read the answer (e.g. a 200 that is not JSON): maybe posted
+        return Transient(f"Telegram's answer could not be read: {description}", code="unreadable")
     return Transient(f"Telegram error ({type(exc).__name__}): {description}")
 
 

@@ -132,7 +132,7 @@ class WhatsAppPublisher(Publisher):
         messages = body.get("messages") if isinstance(body, dict) else None
         first = messages[0] if isinstance(messages, list) and messages else None
         if not isinstance(first, dict) or not first.get("id"):
-            raise Transient("whatsapp publish: the answer carried no message id")
+            raise Transient("whatsapp publish: the answer carried no message id", code="no_id")  # maybe sent
         extra: dict[str, Any] = {"to": to}
         if first.get("message_status"):
             extra["message_status"] = str(first["message_status"])
