@@ -153,7 +153,7 @@ class Instrumented(FakeServer):
         self.chaos: Chaos | None = None
         self.slow: Callable[[Request], float] | None = None  # seconds to hold a real answer (after creating)
         self.transit: Callable[[Request], None] | None = None  # runs before a request is time-stamped
-        self.lose_answer: Callable[[Request], bool] | None = None  # True: created, then the connection drops
+        self.spoil_answer: Callable[[Request], Response | None] | None = None  # created, then answered this way
         self.inflight = 0
         self._log_lock = threading.Lock()
         super().__init__(*args, **kwargs)
@@ -193,9 +193,10 @@ class Instrumented(FakeServer):
             response = self._answer(request, entry, post, now, scripted)
             if post and self.slow is not None and response.status < 300:
                 time.sleep(self.slow(request))  # created, but the answer is late (a kill may fall here)
-            if post and self.lose_answer is not None and response.status < 300 and self.lose_answer(request):
-                entry.injected = "answer lost"  # the post exists; the client never hears of it
-                response = Response(drop=True)
+            spoiled = self.spoil_answer(request) if post and self.spoil_answer and response.status < 300 else None
+            if spoiled is not None:
+                entry.injected = "answer spoiled"  # the post exists; the client cannot tell from the answer
+                response = spoiled
             entry.status = None if response.drop else response.status
             return response
         finally:
@@ -230,7 +231,7 @@ class Instrumented(FakeServer):
 
     def received(self) -> Counter[tuple[str, str]]:
         """How many post requests reached the real handler, per (recipient, text)."""
-        reached = (None, "answer lost")
+        reached = (None, "answer spoiled")
         return Counter(a.key for a in self.post_arrivals() if a.injected in reached and a.key is not None)
 
     def held(self) -> Counter[tuple[str, str]]:

@@ -302,10 +302,18 @@ async def test_an_unreachable_platform_is_retried_not_unknown(tmp_path: Any) -> 
 
 
 # ── the ambiguous case ───────────────────────────────────────────────────────────────────────────────────────
+SPOILED = {  # how the answer to a post the platform DID create reaches us
+    "late": None,  # after the client's timeout
+    "dropped": Response(drop=True),  # the connection closes without an answer
+    "unreadable": Response(200, "<html>upstream says ok</html>"),  # a 200 that is not the API's JSON
+    "no id": Response(200, {"ok": True, "data": {}, "success": True}),  # JSON, but without the new post's id
+}
+
+
 @pytest.mark.parametrize(
     ("target", "failure", "on_unknown"),
     [
-        *((target, failure, "hold") for target in TARGETS for failure in ("late", "dropped")),
+        *((target, failure, "hold") for target in TARGETS for failure in SPOILED),
         ("telegram", "late", "retry"),
         ("x", "late", "retry"),
     ],
@@ -313,10 +321,10 @@ async def test_an_unreachable_platform_is_retried_not_unknown(tmp_path: Any) -> 
 async def test_an_answer_lost_after_the_platform_posted(
     tmp_path: Any, target: str, failure: str, on_unknown: str
 ) -> None:
-    """The platform creates the post, then its answer comes after the client's timeout ("late") or the connection
-    drops without one ("dropped"): we cannot know it was posted.
+    """The platform creates the post, then its answer is lost (see SPOILED): we cannot know it was posted.
 
-    With on_unknown = "hold" the delivery waits as `unknown` for a human and the post is on the platform once. With
+    With on_unknown = "hold" the delivery is never re-sent: it waits as `unknown` for a human (X's "answered 2xx
+    without a post id" is `failed`, error no_id, by X's own rule) and the post is on the platform once. With
     "retry" a resend is the documented price: Telegram shows the message twice; X refuses the copy as a duplicate,
     so the delivery ends `failed` although the post is live."""
     clock = FakeClock(wall_now())
@@ -331,7 +339,7 @@ async def test_an_answer_lost_after_the_platform_posted(
         if failure == "late":
             fake.slow = lambda request: 0.6 if only_the_first(request) else 0.0
         else:
-            fake.lose_answer = only_the_first
+            fake.spoil_answer = lambda request: SPOILED[failure] if only_the_first(request) else None
         fakes.site.feeds[FEED] = make_feed(1, now=clock.now)
         app = build_app(
             fakes,
@@ -353,7 +361,8 @@ async def test_an_answer_lost_after_the_platform_posted(
     assert len(rows) == 1
     outcome = (posts, rows[0].state, calls)
     if on_unknown == "hold":
-        assert outcome == (1, "unknown", 1), f"{target}: {outcome}, {rows[0].last_error}"
+        expected = "failed" if target == "x" and failure in ("unreadable", "no id") else "unknown"
+        assert outcome == (1, expected, 1), f"{target}: {outcome}, {rows[0].last_error}"
     elif target == "telegram":
         assert outcome == (2, "sent", 2)
     else:
