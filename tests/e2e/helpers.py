@@ -151,7 +151,7 @@ class Instrumented(FakeServer):
         self.arrivals: list[Arrival] = []
         self.injected_answers: list[Response] = []  # one-off answers for the next post requests
         self.chaos: Chaos | None = None
-        self.slow: Callable[[Request], float] | None = None  # seconds to hold a real answer (after creating)
+        self.delay_answer: Callable[[Request], float] | None = None  # seconds to hold a real answer (after creating)
         self.transit: Callable[[Request], None] | None = None  # runs before a request is time-stamped
         self.spoil_answer: Callable[[Request], Response | None] | None = None  # created, then answered this way
         self.inflight = 0
@@ -166,7 +166,7 @@ class Instrumented(FakeServer):
     def post_key(self, request: Request) -> tuple[str, str]:
         raise NotImplementedError
 
-    def server_error(self) -> Response:
+    def error_answer(self) -> Response:
         return Response(503, {"error": "unavailable"})
 
     def flood(self, now: float) -> Response | None:
@@ -191,8 +191,8 @@ class Instrumented(FakeServer):
             scripted = self.injected_answers.pop(0) if post and self.injected_answers else None
         try:
             response = self._answer(request, entry, post, now, scripted)
-            if post and self.slow is not None and response.status < 300:
-                time.sleep(self.slow(request))  # created, but the answer is late (a kill may fall here)
+            if post and self.delay_answer is not None and response.status < 300:
+                time.sleep(self.delay_answer(request))  # created, but the answer is late (a kill may fall here)
             spoiled = self.spoil_answer(request) if post and self.spoil_answer and response.status < 300 else None
             if spoiled is not None:
                 entry.injected = "answer spoiled"  # the post exists; the client cannot tell from the answer
@@ -220,8 +220,8 @@ class Instrumented(FakeServer):
                 if kind == "drop":
                     return Response(drop=True)
                 if kind == "timeout":
-                    return replace(self.server_error(), delay=self.chaos.timeout_delay)
-                return self.server_error()
+                    return replace(self.error_answer(), delay=self.chaos.timeout_delay)
+                return self.error_answer()
         return super().handle(request)
 
     # -- for assertions --------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class XFake(Instrumented, FakeX):
     def post_key(self, request: Request) -> tuple[str, str]:
         return ("", str((request.json() or {}).get("text", "")))
 
-    def server_error(self) -> Response:
+    def error_answer(self) -> Response:
         return Response(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "status": 503})
 
     def held_ids(self) -> dict[tuple[str, str], list[str]]:
@@ -299,7 +299,7 @@ class TelegramFake(Instrumented, FakeTelegram):
         params = request.params()
         return ("", params.get("text", params.get("caption", "")))
 
-    def server_error(self) -> Response:
+    def error_answer(self) -> Response:
         return Response(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
 
     def flood(self, now: float) -> Response | None:
@@ -342,7 +342,7 @@ class FacebookFake(Instrumented, FakeFacebook):
         params = request.params()
         return ("", params.get("message", params.get("caption", "")))
 
-    def server_error(self) -> Response:
+    def error_answer(self) -> Response:
         return graph_error(2, "An unexpected error has occurred. Please retry your request later.", status=500)
 
     def handle(self, request: Request) -> Response:
@@ -367,7 +367,7 @@ class WhatsAppFake(Instrumented, FakeWhatsApp):
     def post_key(self, request: Request) -> tuple[str, str]:
         return whatsapp_key(request.json() or {})
 
-    def server_error(self) -> Response:
+    def error_answer(self) -> Response:
         return cloud_error(131000, "Something went wrong", status=500)
 
     def handle(self, request: Request) -> Response:

@@ -91,7 +91,7 @@ def test_sigkill_at_random_moments_never_duplicates_and_never_loses(tmp_path: Pa
     log = tmp_path / "run.log"
     with started_fakes() as fakes:
         for n, fake in enumerate(fakes.platforms().values()):
-            fake.slow = slowing(SEED + n)
+            fake.delay_answer = slowing(SEED + n)
         fakes.site.feeds[FEED] = make_feed(ARTICLES, now=wall_now())
         text = config_text(
             fakes,

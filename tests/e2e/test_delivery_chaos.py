@@ -337,7 +337,7 @@ async def test_an_answer_lost_after_the_platform_posted(
             return len(first) == 1
 
         if failure == "late":
-            fake.slow = lambda request: 0.6 if only_the_first(request) else 0.0
+            fake.delay_answer = lambda request: 0.6 if only_the_first(request) else 0.0
         else:
             fake.spoil_answer = lambda request: SPOILED[failure] if only_the_first(request) else None
         fakes.site.feeds[FEED] = make_feed(1, now=clock.now)

@@ -137,8 +137,8 @@ def every_failure(fakes: Fakes) -> None:
             429, {"ok": False, "error_code": 429, "description": "Too Many Requests", "parameters": {"retry_after": 3}}
         ),
     )
-    fakes.facebook.inject(fakes.facebook.server_error(), Response(drop=True), late, Response(500, "<html>oops</html>"))
-    fakes.whatsapp.inject(fakes.whatsapp.server_error(), Response(drop=True), late, Response(502, "bad gateway"))
+    fakes.facebook.inject(fakes.facebook.error_answer(), Response(drop=True), late, Response(500, "<html>oops</html>"))
+    fakes.whatsapp.inject(fakes.whatsapp.error_answer(), Response(drop=True), late, Response(502, "bad gateway"))
 
 
 async def test_no_secret_in_any_log_line_of_a_full_run(
@@ -204,7 +204,7 @@ def test_no_secret_in_the_output_of_syndicator_commands(tmp_path: Path) -> None:
             retry={name: {"backoff": "1s", "on_unknown": "retry"} for name in TARGETS},
         )
         path.write_text(text, encoding="utf-8")
-        outputs = []
+        outputs: list[subprocess.CompletedProcess[str]] = []
         for args, env in (
             (["poll"], subprocess_env()),
             (["check"], subprocess_env()),
