@@ -22,7 +22,7 @@ from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOut
 from syndicator.store.feeds import claim_feed, finish_poll, remember_hub
 
 log = get_logger("syndicator.poll")
-POLL_LEASE = timedelta(minutes=5)
+POLL_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,9 @@ def recipients_of(target: TargetSettings) -> list[str]:
 def poll_feed(app: App, feed: FeedSettings) -> PollReport:
     now = app.clock()
     started = time.monotonic()
-    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=POLL_LEASE)
+    # a poll lasts at most about twice the fetch timeout; a worker that died mid-poll frees the feed soon after
+    lease = max(POLL_LEASE, feed.timeout * 3)
+    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=lease)
     if state is None:
         return PollReport(feed.name, "busy")
     next_poll = now + feed.every

@@ -19,10 +19,12 @@ from syndicator.dispatch import Dispatcher
 from syndicator.logs import get_logger
 from syndicator.polling import PollReport, poll_feed
 from syndicator.pushes import Pushes
+from syndicator.store.deliveries import next_due
 from syndicator.store.feeds import ensure_feeds, subscription
 
 log = get_logger("syndicator.worker")
 IDLE = 5.0  # seconds between outbox checks when nothing wakes the loop sooner
+MIN_IDLE = 0.05  # never spin: something due but not ours to take is looked at again after this
 SHUTDOWN_GRACE = 30.0
 
 
@@ -118,8 +120,18 @@ class Worker:
             if self.stop_event.is_set():
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE)
+                await asyncio.wait_for(self.wake.wait(), await self._idle_time())
             self.wake.clear()
+
+    async def _idle_time(self) -> float:
+        """Sleep until the next delivery is due (a retry, the end of a cancel window), at most IDLE seconds."""
+        try:
+            due = await asyncio.to_thread(next_due, self.app.store, self.app.config.targets)
+        except Exception:
+            return IDLE
+        if due is None:
+            return IDLE
+        return min(IDLE, max(MIN_IDLE, (due - self.app.clock()).total_seconds()))
 
     async def _round(self) -> None:
         try:

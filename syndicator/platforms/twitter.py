@@ -24,7 +24,8 @@ Errors become the closed set in one place, `map_error`:
 Not errors: a 404 on delete means already gone. An image that cannot be used (download failed, not image/*, over
 5 MB, or the upload answers 400/413/415/422) is left out and the post goes without it, with the reason in
 `Receipt.extra["image_error"]`; any other upload failure (401, 403, 429, 5xx, network) is mapped as above and
-nothing is posted. A 2xx without a post id is Permanent ("no_id"): X probably posted it, so never resend blindly.
+nothing is posted. A 2xx without a post id is maybe-sent ("no_id"): X probably posted it, so it is never resent
+blindly (the dispatcher makes it `unknown`).
 """
 
 from __future__ import annotations
@@ -127,7 +128,11 @@ class TwitterPublisher(Publisher):
         if post.image_url:
             image, problem = await asyncio.to_thread(self._download, post.image_url)
             if image is not None:
-                media_id, problem = await self._call(self._upload_media, image)
+                try:
+                    media_id, problem = await self._call(self._upload_media, image)
+                except Transient as exc:
+                    # no post can exist yet: whatever the upload's failure, the post itself was never sent
+                    raise Transient(f"image upload: {exc}", code=exc.code, maybe_sent=False) from exc
                 if media_id:
                     media_ids.append(media_id)
             if problem:
@@ -356,10 +361,11 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def _tweet_id(response: requests.Response) -> str:
     tweet_id = (_json(response).get("data") or {}).get("id")
     if not tweet_id:
-        # X said yes (2xx) but we cannot tell which post it made: never resend blindly
-        raise Permanent(
+        # X said yes (2xx) but we cannot tell which post it made: `unknown`, never resent blindly
+        raise Transient(
             f"X answered {response.status_code} without a post id; check the account before resending",
             code="no_id",
+            maybe_sent=True,
         )
     return str(tweet_id)
 

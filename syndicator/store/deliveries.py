@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from syndicator.article import DeliveryState as S
@@ -283,6 +283,21 @@ def _finish_attempt(conn: Connection, delivery_id: int, now: datetime, outcome: 
     ).scalar()
     if last is not None:
         conn.execute(update(a).where(a.c.id == last).values(finished_at=now, outcome=outcome, error=error))
+
+
+def next_due(store: Store, targets: Iterable[str]) -> datetime | None:
+    """When the outbox next has something for these targets: the earliest due delivery (not before another
+    worker's claim on it runs out) or expiring call lease."""
+    d = t.deliveries
+    names = list(targets)
+    ready = case((d.c.lease_until > d.c.not_before, d.c.lease_until), else_=d.c.not_before)
+    with store.engine.connect() as conn:
+        due = conn.execute(select(func.min(ready)).where(d.c.state.in_(DUE_STATES), d.c.target.in_(names))).scalar()
+        lease = conn.execute(
+            select(func.min(d.c.lease_until)).where(d.c.state == S.SENDING, d.c.target.in_(names))
+        ).scalar()
+    times = [x for x in (due, lease) if x is not None]
+    return min(times) if times else None
 
 
 def release(store: Store, delivery_id: int, *, worker: str) -> None:

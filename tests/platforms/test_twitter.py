@@ -311,11 +311,18 @@ async def test_delete_errors_are_mapped(fake: FakeX, make: MakePublisher) -> Non
         await make().delete(Receipt(remote_id="123"))
 
 
-async def test_answer_without_an_id_is_permanent_never_resent(fake: FakeX, make: MakePublisher) -> None:
+async def test_answer_without_an_id_is_maybe_sent_never_resent(fake: FakeX, make: MakePublisher) -> None:
     fake.fail_next(Response(201, "not json"))
-    with pytest.raises(Permanent) as info:
+    with pytest.raises(Transient) as info:
         await make().publish(post())
-    assert info.value.code == "no_id"
+    assert info.value.code == "no_id" and info.value.maybe_sent
+
+
+async def test_a_failed_image_upload_is_never_maybe_sent(fake: FakeX, make: MakePublisher) -> None:
+    fake.fail_next(Response(200, b"\xff\xd8\xff" + b"0" * 100, {"Content-Type": "image/jpeg"}), Response(drop=True))
+    with pytest.raises(Transient) as info:
+        await make().publish(post(image_url=fake.url + "/image.jpg"))
+    assert not info.value.maybe_sent and not fake.calls("POST", "/2/tweets")
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------------
