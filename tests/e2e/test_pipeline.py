@@ -140,8 +140,12 @@ def test_dry_run_delivery_sends_everything_once(site: FeedSite, store_url: str) 
     ("name", "body", "status", "reason"),
     [
         ("truncated", b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title><item><title>A", 200, ""),
-        ("html", b"<!DOCTYPE html><html><head><title>Oops</title></head><body>Maintenance</body></html>", 200,
-         "not_a_feed"),
+        (
+            "html",
+            b"<!DOCTYPE html><html><head><title>Oops</title></head><body>Maintenance</body></html>",
+            200,
+            "not_a_feed",
+        ),
         ("garbage", b"\x00\x01\x02 not xml at all", 200, ""),
         ("empty", b"", 200, ""),
         ("server_error", None, 500, "http_500"),
