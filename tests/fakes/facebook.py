@@ -201,4 +201,3 @@ class FakeFacebook(FakeServer):
 
     def calls(self, method: str | None = None, path_end: str = "") -> list[Request]:
         return [r for r in self.requests if (method is None or r.method == method) and r.path.endswith(path_end)]
-

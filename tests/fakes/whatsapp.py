@@ -169,4 +169,3 @@ class FakeWhatsApp(FakeServer):
         if self.usage is not None:
             headers["X-Business-Use-Case-Usage"] = json.dumps({"1029384756": [{"type": "whatsapp", **self.usage}]})
         return Response(200, body, headers=headers)
-
