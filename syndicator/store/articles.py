@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from syndicator.article import Article, DeliveryState
 from syndicator.store import tables as t
+from syndicator.store.deliveries import insert_delivery
 from syndicator.store.engine import Store
 
 
@@ -210,33 +211,11 @@ def _correct(
         elif row["state"] == DeliveryState.SENT and row["target"] in editable:
             if json.loads(new.post_json).get("text") == json.loads(row["post"]).get("text"):
                 continue
-            generation = conn.execute(
-                select(func.count()).where(
-                    d.c.article_id == article_id,
-                    d.c.target == row["target"],
-                    d.c.recipient == row["recipient"],
-                    d.c.kind == "edit",
-                )
-            ).scalar_one()
-            conn.execute(
-                insert(d).values(
-                    article_id=article_id,
-                    feed=row["feed"],
-                    target=row["target"],
-                    recipient=row["recipient"],
-                    generation=int(generation),
-                    kind="edit",
-                    parent_id=row["id"],
-                    state=DeliveryState.PENDING,
-                    priority=1,
-                    post=new.post_json,
-                    published_at=row["published_at"],
-                    not_before=now,
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            insert_delivery(
+                conn, article_id=article_id, feed=row["feed"], target=row["target"], recipient=row["recipient"],
+                post_json=new.post_json, published_at=row["published_at"], now=now, kind="edit",
+                parent_id=row["id"],
+            )  # fmt: skip
             out.corrections += 1
 
 
@@ -286,26 +265,12 @@ def _insert_deliveries(
     if article.published and article.published > not_before:
         not_before = article.published  # scheduled/future-dated: not before its time
     for d in deliveries:
-        due = max(not_before, now + d.delay)
-        conn.execute(
-            insert(t.deliveries).values(
-                article_id=article_id,
-                feed=policy.name,
-                target=d.target,
-                recipient=d.recipient,
-                generation=0,
-                state=d.state,
-                priority=policy.priority,
-                post=d.post_json,
-                published_at=article.published,
-                not_before=due,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-                error_class="render" if d.error else None,
-                last_error=d.error,
-            )
-        )
+        insert_delivery(
+            conn, article_id=article_id, feed=policy.name, target=d.target, recipient=d.recipient,
+            post_json=d.post_json, published_at=article.published, now=now, not_before=max(not_before, now + d.delay),
+            priority=policy.priority, state=d.state, generation=0, error_class="render" if d.error else None,
+            last_error=d.error,
+        )  # fmt: skip
 
 
 def row_to_article(row: RowMapping) -> Article:

@@ -92,6 +92,46 @@ class Decision:
     reason: str = ""
 
 
+def insert_delivery(
+    conn: Connection,
+    *,
+    article_id: int,
+    feed: str,
+    target: str,
+    recipient: str,
+    post_json: str,
+    published_at: datetime | None,
+    now: datetime,
+    not_before: datetime | None = None,
+    kind: str = "post",
+    parent_id: int | None = None,
+    priority: int = 1,
+    state: str = S.PENDING,
+    generation: int | None = None,
+    error_class: str | None = None,
+    last_error: str | None = None,
+) -> int:
+    """One row of the outbox. Without `generation`: the next one for (article, target, recipient, kind), so a
+    forced resend or a second correction is a new row and the uniqueness of the first one still holds."""
+    d = t.deliveries
+    if generation is None:
+        generation = conn.execute(
+            select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
+                d.c.article_id == article_id, d.c.target == target, d.c.recipient == recipient, d.c.kind == kind
+            )
+        ).scalar_one()
+    result = conn.execute(
+        insert(d).values(
+            article_id=article_id, feed=feed, target=target, recipient=recipient, generation=int(generation),
+            kind=kind, parent_id=parent_id, state=state, priority=priority, post=post_json,
+            published_at=published_at, not_before=not_before or now, attempts=0, created_at=now, updated_at=now,
+            error_class=error_class, last_error=last_error,
+        )
+    )  # fmt: skip
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
 def claim_due(
     store: Store,
     *,
@@ -225,27 +265,30 @@ def _locked_history(
     )
 
 
+def _close_call(
+    conn: Connection, delivery_id: int, *, now: datetime, outcome: str, error: str | None, **values: object
+) -> None:
+    """End a call: the delivery's new state and values, its lease released, its attempt row finished."""
+    d = t.deliveries
+    conn.execute(
+        update(d).where(d.c.id == delivery_id).values(lease_owner=None, lease_until=None, updated_at=now, **values)
+    )
+    a = t.attempts
+    last = conn.execute(
+        select(func.max(a.c.id)).where(a.c.delivery_id == delivery_id, a.c.finished_at.is_(None))
+    ).scalar()
+    if last is not None:
+        conn.execute(update(a).where(a.c.id == last).values(finished_at=now, outcome=outcome, error=error))
+
+
 def record_sent(store: Store, delivery_id: int, receipt: Receipt, *, now: datetime) -> None:
     """Always recorded, even if the lease was lost meanwhile: we know it was posted."""
-    d = t.deliveries
     with store.engine.begin() as conn:
-        conn.execute(
-            update(d)
-            .where(d.c.id == delivery_id)
-            .values(
-                state=S.SENT,
-                sent_at=now,
-                remote_id=receipt.remote_id,
-                remote_url=receipt.url,
-                receipt=receipt.to_json(),
-                error_class=None,
-                last_error=None,
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-            )
-        )
-        _finish_attempt(conn, delivery_id, now, "sent", None)
+        _close_call(
+            conn, delivery_id, now=now, outcome="sent", error=None,
+            state=S.SENT, sent_at=now, remote_id=receipt.remote_id, remote_url=receipt.url,
+            receipt=receipt.to_json(), error_class=None, last_error=None,
+        )  # fmt: skip
 
 
 def record_failure(
@@ -258,31 +301,14 @@ def record_failure(
     retry_at: datetime | None,
 ) -> None:
     """`retry_at` None: the delivery is failed for good; else it is due again then."""
-    d = t.deliveries
-    values: dict[str, object] = {
-        "error_class": error_class,
-        "last_error": message[:2000],
-        "lease_owner": None,
-        "lease_until": None,
-        "updated_at": now,
-        "sending_at": None,  # nothing reached the platform: this attempt does not count against quotas
-    }
-    if retry_at is None:
-        values["state"] = S.FAILED
-    else:
-        values.update(state=S.RETRY, not_before=retry_at)
+    again: dict[str, object] = {"state": S.FAILED} if retry_at is None else {"state": S.RETRY, "not_before": retry_at}
     with store.engine.begin() as conn:
-        conn.execute(update(d).where(d.c.id == delivery_id).values(**values))
-        _finish_attempt(conn, delivery_id, now, error_class, message[:2000])
-
-
-def _finish_attempt(conn: Connection, delivery_id: int, now: datetime, outcome: str, error: str | None) -> None:
-    a = t.attempts
-    last = conn.execute(
-        select(func.max(a.c.id)).where(a.c.delivery_id == delivery_id, a.c.finished_at.is_(None))
-    ).scalar()
-    if last is not None:
-        conn.execute(update(a).where(a.c.id == last).values(finished_at=now, outcome=outcome, error=error))
+        _close_call(
+            conn, delivery_id, now=now, outcome=error_class, error=message[:2000],
+            error_class=error_class, last_error=message[:2000],
+            sending_at=None,  # nothing reached the platform: this attempt does not count against quotas
+            **again,
+        )  # fmt: skip
 
 
 def next_due(store: Store, targets: Iterable[str]) -> datetime | None:
@@ -322,41 +348,22 @@ def expire_leases(store: Store, *, now: datetime, auto_retry_targets: set[str]) 
         for row in rows:
             # editing or deleting twice is harmless; posting twice is not
             retry = row["target"] in auto_retry_targets or row["kind"] != "post"
-            conn.execute(
-                update(d)
-                .where(d.c.id == row["id"], d.c.state == S.SENDING)
-                .values(
-                    state=S.RETRY if retry else S.UNKNOWN,
-                    not_before=now,
-                    lease_owner=None,
-                    lease_until=None,
-                    error_class="unknown",
-                    last_error="the worker stopped during the platform call; the post may or may not exist",
-                    updated_at=now,
-                    **({"sending_at": None} if retry else {}),
-                )
-            )
-            _finish_attempt(conn, row["id"], now, "unknown", "lease expired during the platform call")
+            _close_call(
+                conn, row["id"], now=now, outcome="unknown", error="lease expired during the platform call",
+                state=S.RETRY if retry else S.UNKNOWN, not_before=now, error_class="unknown",
+                last_error="the worker stopped during the platform call; the post may or may not exist",
+                **({"sending_at": None} if retry else {}),
+            )  # fmt: skip
     return [to_delivery(r) for r in rows]
 
 
 def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str) -> None:
     """The call ended in a way we cannot interpret: the post may exist. A person decides (resend)."""
-    d = t.deliveries
     with store.engine.begin() as conn:
-        conn.execute(
-            update(d)
-            .where(d.c.id == delivery_id)
-            .values(
-                state=S.UNKNOWN,
-                lease_owner=None,
-                lease_until=None,
-                error_class="unknown",
-                last_error=reason[:2000],
-                updated_at=now,
-            )
-        )
-        _finish_attempt(conn, delivery_id, now, "unknown", reason[:2000])
+        _close_call(
+            conn, delivery_id, now=now, outcome="unknown", error=reason[:2000],
+            state=S.UNKNOWN, error_class="unknown", last_error=reason[:2000],
+        )  # fmt: skip
 
 
 def parent_receipt(store: Store, parent_id: int) -> tuple[Receipt | None, str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post
 from syndicator.store import tables as t
-from syndicator.store.deliveries import Delivery, to_delivery
+from syndicator.store.deliveries import Delivery, insert_delivery, to_delivery
 from syndicator.store.engine import Store
 
 
@@ -93,32 +93,11 @@ def add_delivery(
     now: datetime,
 ) -> int:
     """A new delivery for (article, target, recipient): the next generation, so a forced resend is a new row."""
-    d = t.deliveries
     with store.engine.begin() as conn:
-        generation = conn.execute(
-            select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
-                d.c.article_id == article_id, d.c.target == target, d.c.recipient == recipient, d.c.kind == "post"
-            )
-        ).scalar_one()
-        result = conn.execute(
-            insert(d).values(
-                article_id=article_id,
-                feed=feed,
-                target=target,
-                recipient=recipient,
-                generation=int(generation),
-                state=S.PENDING,
-                priority=1,
-                post=post.to_json(),
-                published_at=published_at,
-                not_before=now,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        assert result.inserted_primary_key is not None
-        return int(result.inserted_primary_key[0])
+        return insert_delivery(
+            conn, article_id=article_id, feed=feed, target=target, recipient=recipient, post_json=post.to_json(),
+            published_at=published_at, now=now,
+        )  # fmt: skip
 
 
 def mark_retracted(store: Store, delivery_id: int, *, now: datetime) -> None:
@@ -158,37 +137,11 @@ def release(store: Store, article_id: int, *, now: datetime) -> int:
 
 def queue_followup(store: Store, parent: Delivery, *, kind: str, post: Post, now: datetime) -> int:
     """An edit or a delete of a post that was sent: a delivery of its own, so it is governed, retried, recorded."""
-    d = t.deliveries
     with store.engine.begin() as conn:
-        generation = conn.execute(
-            select(func.coalesce(func.max(d.c.generation) + 1, 0)).where(
-                d.c.article_id == parent.article_id,
-                d.c.target == parent.target,
-                d.c.recipient == parent.recipient,
-                d.c.kind == kind,
-            )
-        ).scalar_one()
-        result = conn.execute(
-            insert(d).values(
-                article_id=parent.article_id,
-                feed=parent.feed,
-                target=parent.target,
-                recipient=parent.recipient,
-                generation=int(generation),
-                kind=kind,
-                parent_id=parent.id,
-                state=S.PENDING,
-                priority=1,
-                post=post.to_json(),
-                published_at=parent.published_at,
-                not_before=now,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        assert result.inserted_primary_key is not None
-        return int(result.inserted_primary_key[0])
+        return insert_delivery(
+            conn, article_id=parent.article_id, feed=parent.feed, target=parent.target, recipient=parent.recipient,
+            post_json=post.to_json(), published_at=parent.published_at, now=now, kind=kind, parent_id=parent.id,
+        )  # fmt: skip
 
 
 def cancel_unsent(store: Store, article_id: int, *, now: datetime, reason: str) -> int:
