@@ -186,6 +186,10 @@ class Dispatcher:
     async def _failed(self, target: TargetSettings, d: Delivery, exc: PublishError, attempt: int) -> None:
         app = self.app
         now = app.clock()
+        fields: dict[str, object] = {
+            "delivery": d.id, "article": d.article_id, "feed": d.feed, "target": target.name, "attempt": attempt,
+            "error_class": exc.error_class, "error": str(exc), "code": exc.code,
+        }  # fmt: skip
         retry_at: datetime | None
         if isinstance(exc, RetryLater):
             retry_at = exc.retry_at if exc.retry_at and exc.retry_at > now else now + self._backoff(target, attempt)
@@ -197,19 +201,11 @@ class Dispatcher:
         elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
             # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
             await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=str(exc))
-            log.error(
-                "delivery.unknown",
-                delivery=d.id,
-                article=d.article_id,
-                feed=d.feed,
-                target=target.name,
-                attempt=attempt,
-                error_class=exc.error_class,
-                error=str(exc),
-                code=exc.code,
-                hint="no answer after the request was sent; check the platform, then `syndicator resend ARTICLE "
-                f"--target {target.name} --yes` if the post is missing",
+            hint = (
+                "no answer after the request was sent; check the platform, then "
+                f"`syndicator resend ARTICLE --target {target.name} --yes` if the post is missing"
             )
+            log.error("delivery.unknown", **fields, hint=hint)
             return
         elif isinstance(exc, Transient):
             retry_at = None if attempt >= target.retry.max_attempts else now + self._backoff(target, attempt)
@@ -219,38 +215,16 @@ class Dispatcher:
             event = "delivery.failed"
             if isinstance(exc, AuthError):
                 await asyncio.to_thread(
-                    outbox.pause_target,
-                    app.store,
-                    target.name,
-                    until=None,
-                    reason=f"authorization: {exc}",
-                    auth=True,
-                    now=now,
-                )
+                    outbox.pause_target, app.store, target.name, until=None, reason=f"authorization: {exc}",
+                    auth=True, now=now,
+                )  # fmt: skip
                 log.error("target.paused", target=target.name, reason="authorization", error=str(exc))
         await asyncio.to_thread(
-            outbox.record_failure,
-            app.store,
-            d.id,
-            now=now,
-            error_class=exc.error_class,
-            message=str(exc),
+            outbox.record_failure, app.store, d.id, now=now, error_class=exc.error_class, message=str(exc),
             retry_at=retry_at,
-        )
+        )  # fmt: skip
         level = log.warning if event == "delivery.retry" else log.error
-        level(
-            event,
-            delivery=d.id,
-            article=d.article_id,
-            feed=d.feed,
-            target=target.name,
-            attempt=attempt,
-            error_class=exc.error_class,
-            error=str(exc),
-            code=exc.code,
-            retry_at=retry_at,
-            permanent=isinstance(exc, Permanent),
-        )
+        level(event, **fields, retry_at=retry_at, permanent=isinstance(exc, Permanent))
 
     def _backoff(self, target: TargetSettings, attempt: int) -> timedelta:
         base = target.retry.backoff.total_seconds() * (2 ** max(0, attempt - 1))
