@@ -85,6 +85,13 @@ class FeedSettings:
             raise ValueError("'every' must be at least 5s")
         if self.max_bytes <= 0:
             raise ValueError("'max_bytes' must be positive")
+        if not self.targets:
+            raise ValueError(f"feed {self.name!r} has no targets: list at least one in 'targets'")
+        scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", self.url)
+        if scheme and len(scheme.group(1)) > 1 and scheme.group(1).lower() not in ("http", "https", "file"):
+            raise ValueError(f"feed {self.name!r}: url must be http(s)://, file: or a path, got {self.url!r}")
+        if self.wordpress and not re.match(r"^https?://", self.wordpress):
+            raise ValueError(f"feed {self.name!r}: 'wordpress' must be the site's http(s) URL")
         first_run_latest(self.first_run)
 
     @property

@@ -70,6 +70,8 @@ def test_example_config_is_valid_with_its_secrets() -> None:
         (('chat = "@example_en"\n', ""), "targets.tg", "needs 'chat'"),
         (("[targets.tg]", "[bogus]\n[targets.tg]"), "bogus", "unknown section"),
         (("[targets.tg]", "[targets.tg.limits]\nquotas = ['lots']\n[targets.tg]"), "targets.tg.limits", "bad quota"),
+        (('targets = ["tg"]', "targets = []"), "feeds[0]", "no targets"),
+        (("https://example.org/en/feed/", "ftp://example.org/feed"), "feeds[0]", "http(s)://"),
     ],
 )
 def test_each_mistake_names_the_key(change: tuple[str, str], key: str, words: str) -> None:
