@@ -673,7 +673,7 @@ class AlertService:
 
         started = time.monotonic()
         now = self.app.clock()
-        counts = reports.target_counts(self.app.store, now=now)
+        counts = reports.target_counts(self.app.store, self.app.config.targets, now=now)
         feeds = reports.feed_status(self.app.store, now=now)
         return StoreSnapshot(
             started=started,

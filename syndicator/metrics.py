@@ -300,7 +300,7 @@ class StoreCollector:
 
         app = self.app
         now = app.clock()
-        counts = reports.target_counts(app.store, now=now)  # by state, and the oldest waiting row per target
+        counts = reports.target_counts(app.store, app.config.targets, now=now)
         status = collect_status(app)  # quotas and cost, computed the way `syndicator status` shows them
         targets = app.config.targets
 

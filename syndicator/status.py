@@ -10,7 +10,7 @@ from syndicator.store import reports
 
 def collect_status(app: App) -> dict[str, Any]:
     now = app.clock()
-    counts = reports.target_counts(app.store, now=now)
+    counts = reports.target_counts(app.store, app.config.targets, now=now)
     targets = []
     oldest: dict[str, Any] | None = None
     for name, target in app.config.targets.items():

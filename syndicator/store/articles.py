@@ -52,6 +52,7 @@ class PollOutcome:
     updated: list[tuple[int, Article]] = field(default_factory=list)
     skipped: list[tuple[Article, str]] = field(default_factory=list)  # recorded, not posted, and why
     unchanged: int = 0
+    seen_ids: list[int] = field(default_factory=list)  # known and unchanged: last_seen_at moves in one statement
     corrections: int = 0  # edits queued for posts already sent
     refreshed: int = 0  # unsent deliveries whose post was re-rendered
 
@@ -113,6 +114,9 @@ def _record(
                 continue
             _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
             out.new.append((article_id, item.article))
+        for chunk in range(0, len(out.seen_ids), 500):
+            ids = out.seen_ids[chunk : chunk + 500]
+            conn.execute(update(t.articles).where(t.articles.c.id.in_(ids)).values(last_seen_at=now))
         if feed_row is None:
             conn.execute(insert(t.feeds).values(name=policy.name, url="", initialized=mark_initialized, last_items=0))
         elif mark_initialized:
@@ -173,17 +177,17 @@ def _too_old(article: Article, max_age: timedelta | None, now: datetime) -> bool
 
 
 def _touch(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> bool:
-    """Record that the item was seen again; True if its content changed."""
-    values: dict[str, Any] = {"last_seen_at": now}
+    """Record a changed item at once; True if its content changed (unchanged ones are marked seen in one batch)."""
     fingerprint = item.article.fingerprint()
-    changed: bool = fingerprint != row["fingerprint"]
-    if changed:
-        values.update(_article_values(item.article), fingerprint=fingerprint, changed_at=now)
-        out.updated.append((row["id"], item.article))
-    else:
+    if fingerprint == row["fingerprint"]:
         out.unchanged += 1
+        out.seen_ids.append(row["id"])
+        return False
+    values: dict[str, Any] = {"last_seen_at": now, "fingerprint": fingerprint, "changed_at": now}
+    values.update(_article_values(item.article))
+    out.updated.append((row["id"], item.article))
     conn.execute(update(t.articles).where(t.articles.c.id == row["id"]).values(**values))
-    return changed
+    return True
 
 
 def _correct(

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.errors import StoreError
+
+SCHEMA_HEAD = "0002"  # the newest migration in syndicator/migrations/versions (a test keeps them in step)
 
 
 def utcnow() -> datetime:
@@ -28,7 +28,24 @@ class Store:
         if migrate:
             self.migrate()
 
+    def schema_version(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None  # a new database
+        return str(version) if version is not None else None
+
     def migrate(self) -> None:
+        """Bring the schema to HEAD with Alembic — which is only loaded when there is something to do."""
+        try:
+            if self.schema_version() == SCHEMA_HEAD:
+                return
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot reach the store at {redact_url(self.url)}: {exc.__class__.__name__}") from exc
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         try:
             with self.engine.begin() as conn:
                 if self.is_postgres:

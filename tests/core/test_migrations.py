@@ -46,3 +46,12 @@ def test_upgrade_from_first_revision_keeps_rows_and_matches_tables(store_url: st
     # types may be reported differently by reflection; tables, columns, indexes and constraints must not differ
     structural = [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_type")]
     assert structural == []
+
+
+def test_schema_head_constant_matches_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from syndicator.store.engine import SCHEMA_HEAD
+
+    scripts = ScriptDirectory(str(resources.files("syndicator") / "migrations"))
+    assert scripts.get_current_head() == SCHEMA_HEAD
