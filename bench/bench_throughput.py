@@ -11,8 +11,8 @@ The app's clock is injected: it runs with real time (every claim, call and commi
 over the time the loop would spend asleep, so 60 simulated seconds take a few real seconds. Two ways of driving
 the same `Dispatcher.run_once`:
 
-* worker loop — what `Worker._delivery_loop` does: rounds of `run_once` until one sends nothing, then wait for
-  a wake-up (none comes: no new article arrives) or `syndicator.worker.IDLE` seconds, here skipped by a jump;
+* worker loop — what `Worker._delivery_loop` does: rounds of `run_once` until one sends nothing, then sleep for
+  `syndicator.worker.idle_seconds` (until the next delivery is due, at most IDLE), here skipped by a jump;
 * governor pace — after a round that sends nothing, jump to the time the governor gave for the next post (the
   `until` of the last `ratelimit.wait` event): what a loop that slept until then would do.
 
@@ -122,7 +122,7 @@ async def drive(rate: int, seconds: float, mode: str, margin_ms: int = 0) -> dic
     from syndicator.platforms.telegram import TelegramPublisher
     from syndicator.polling import ingest
     from syndicator.store import Store
-    from syndicator.worker import IDLE
+    from syndicator.worker import IDLE, idle_seconds
 
     logs.setup("json", "info", stream=open(os.devnull, "w"))  # noqa: SIM115 - production logging, to nowhere
     clock = Clock()
@@ -174,7 +174,7 @@ async def drive(rate: int, seconds: float, mode: str, margin_ms: int = 0) -> dic
                     break
                 jumps += 1
                 if mode == "worker loop":
-                    clock.jump(IDLE)
+                    clock.jump(await idle_seconds(app))
                 else:
                     clock.jump((waits[-1] - clock()).total_seconds() if waits else IDLE)
             undo()

@@ -70,14 +70,17 @@ class Dispatcher:
         sent = 0
         for i, delivery in enumerate(queue):
             if self.stopping:
-                for rest in queue[i:]:
-                    await asyncio.to_thread(outbox.release, self.app.store, rest.id, worker=self.app.worker_id)
+                rest = [r.id for r in queue[i:]]
+                await asyncio.to_thread(outbox.release, self.app.store, rest, worker=self.app.worker_id)
                 break
             decision = await self._send(target, delivery)
             if decision is not None and not decision.allowed:
-                # the target must wait: give the rest back, they are due again when the governor says
-                for rest in queue[i + 1 :]:
-                    await asyncio.to_thread(outbox.release, self.app.store, rest.id, worker=self.app.worker_id)
+                # the target must wait: the rest go back, due when the governor says (nothing polls before then)
+                rest = [r.id for r in queue[i + 1 :]]
+                await asyncio.to_thread(
+                    outbox.release, self.app.store, rest, worker=self.app.worker_id, not_before=decision.at,
+                    reason=decision.reason,
+                )  # fmt: skip
                 break
             sent += 1
         return sent

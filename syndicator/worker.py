@@ -124,14 +124,7 @@ class Worker:
             self.wake.clear()
 
     async def _idle_time(self) -> float:
-        """Sleep until the next delivery is due (a retry, the end of a cancel window), at most IDLE seconds."""
-        try:
-            due = await asyncio.to_thread(next_due, self.app.store, self.app.config.targets)
-        except Exception:
-            return IDLE
-        if due is None:
-            return IDLE
-        return min(IDLE, max(MIN_IDLE, (due - self.app.clock()).total_seconds()))
+        return await idle_seconds(self.app)
 
     async def _round(self) -> None:
         try:
@@ -140,6 +133,18 @@ class Worker:
         except Exception as exc:  # the store may be briefly unreachable: log, wait, go on
             log.error("dispatch.error", error=repr(exc))
             await asyncio.sleep(IDLE)
+
+
+async def idle_seconds(app: App) -> float:
+    """How long the delivery loop may sleep: until the next delivery is due (a retry, a quota window, the end of a
+    cancel window), at most IDLE seconds, never so little that it spins."""
+    try:
+        due = await asyncio.to_thread(next_due, app.store, app.config.targets)
+    except Exception:
+        return IDLE
+    if due is None:
+        return IDLE
+    return min(IDLE, max(MIN_IDLE, (due - app.clock()).total_seconds()))
 
 
 async def poll_once(app: App, feed_names: list[str] | None = None) -> list[PollReport]:

@@ -326,14 +326,19 @@ def next_due(store: Store, targets: Iterable[str]) -> datetime | None:
     return min(times) if times else None
 
 
-def release(store: Store, delivery_id: int, *, worker: str) -> None:
-    """Give back a claimed delivery that was not started (shutdown)."""
+def release(
+    store: Store, ids: list[int], *, worker: str, not_before: datetime | None = None, reason: str | None = None
+) -> None:
+    """Give back claimed deliveries that were not started (shutdown, or their target must wait until `not_before`)."""
+    if not ids:
+        return
     d = t.deliveries
+    values: dict[str, object] = {"lease_owner": None, "lease_until": None}
+    if not_before is not None:
+        values.update(not_before=not_before, wait_reason=reason)
     with store.engine.begin() as conn:
         conn.execute(
-            update(d)
-            .where(d.c.id == delivery_id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
-            .values(lease_owner=None, lease_until=None)
+            update(d).where(d.c.id.in_(ids), d.c.lease_owner == worker, d.c.state.in_(DUE_STATES)).values(**values)
         )
 
 
