@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from syndicator.sources.urls import url_key
 from syndicator.store import deliveries as outbox
 from syndicator.store import manage
 from syndicator.store.articles import row_to_article
+from syndicator.store.deliveries import Delivery
 
 log = get_logger("syndicator.actions")
 
@@ -168,44 +168,45 @@ def release(app: App, ref: str) -> list[str]:
 
 
 async def retract(app: App, ref: str, targets: list[str] | None) -> ActionReport:
+    """Cancel what has not gone out and delete what has (every generation) where the platform allows."""
     report = ActionReport()
     for row in _article_rows(app, ref):
-        for d in manage.latest_deliveries(app.store, row["id"]):
+        cancelled = manage.cancel_unsent(
+            app.store, row["id"], now=app.clock(), reason="retracted by an editor", targets=targets
+        )
+        if cancelled:
+            report.done.append(f"{cancelled} unsent deliveries of article {row['id']}: cancelled before posting")
+        for d in manage.sent_posts(app.store, row["id"]):
             if targets and d.target not in targets:
                 continue
             label = f"{d.target}{' → ' + d.recipient if d.recipient else ''}"
-            if d.state in (DeliveryState.PENDING, DeliveryState.RETRY):
-                await asyncio.to_thread(
-                    outbox.record_failure,
-                    app.store,
-                    d.id,
-                    now=app.clock(),
-                    error_class="retracted",
-                    message="retracted before it was posted",
-                    retry_at=None,
-                )
-                manage.mark_retracted(app.store, d.id, now=app.clock())
-                report.done.append(f"{label}: cancelled before posting")
+            if d.state == DeliveryState.SENDING:
+                report.failed.append(f"{label}: being posted right now; run retract again in a minute")
                 continue
-            if d.state != DeliveryState.SENT or d.receipt is None:
-                report.skipped.append(f"{label}: {d.state}, nothing to delete")
+            if d.state == DeliveryState.UNKNOWN or d.receipt is None:
+                report.skipped.append(f"{label}: outcome unknown; if the post is on the platform, delete it by hand")
                 continue
-            target = app.config.target(d.target)
-            publisher = app.publisher(target)
-            if not publisher.supports_delete:
-                report.skipped.append(f"{label}: {target.platform} posts cannot be deleted through the API")
-                continue
-            try:
-                await publisher.delete(d.receipt)
-            except PublishError as exc:
-                report.failed.append(f"{label}: {exc.error_class}: {exc}")
-                log.error("delivery.retract_failed", delivery=d.id, target=d.target, error=str(exc))
-                continue
-            manage.mark_retracted(app.store, d.id, now=app.clock())
-            log.info("delivery.retracted", delivery=d.id, target=d.target, remote_id=d.remote_id)
-            report.done.append(f"{label}: deleted {d.remote_url or d.remote_id}")
+            await _delete(app, d, label, report)
         manage.set_article_state(app.store, row["id"], "withdrawn", reason="retracted by an editor")
     return report
+
+
+async def _delete(app: App, d: Delivery, label: str, report: ActionReport) -> None:
+    target = app.config.target(d.target)
+    publisher = app.publisher(target)
+    if not publisher.supports_delete:
+        report.skipped.append(f"{label}: {target.platform} posts cannot be deleted through the API")
+        return
+    assert d.receipt is not None
+    try:
+        await publisher.delete(d.receipt)
+    except PublishError as exc:
+        report.failed.append(f"{label}: {exc.error_class}: {exc}")
+        log.error("delivery.retract_failed", delivery=d.id, target=d.target, error=str(exc))
+        return
+    manage.mark_retracted(app.store, d.id, now=app.clock())
+    log.info("delivery.retracted", delivery=d.id, target=d.target, remote_id=d.remote_id)
+    report.done.append(f"{label}: deleted {d.remote_url or d.remote_id}")
 
 
 async def check(app: App, *, offline: bool) -> list[dict[str, Any]]:

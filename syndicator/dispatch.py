@@ -14,10 +14,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from syndicator.app import App
-from syndicator.article import RateInfo, Receipt
+from syndicator.article import DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
-from syndicator.logs import get_logger
+from syndicator.logs import get_logger, redactor
 from syndicator.platforms.base import Publisher
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Decision, Delivery
@@ -89,7 +89,7 @@ class Dispatcher:
         app = self.app
         now = app.clock()
         fresh = self._freshness(target, d)
-        if fresh and d.kind == "post" and d.published_at and now - d.published_at > fresh:
+        if fresh and d.kind == "post" and not d.manual and d.published_at and now - d.published_at > fresh:
             await asyncio.to_thread(
                 outbox.record_failure,
                 app.store,
@@ -111,6 +111,7 @@ class Dispatcher:
             lookback=app.governor.lookback(target.name),
             month_start=app.governor.month_start(target.name, now),
             decide=lambda h: app.governor.decide(target.name, h, now, breaking=d.priority > 0),
+            history_limit=app.governor.history_limit(target.name),
         )
         if not decision.allowed:
             if decision.reason != "lease lost":
@@ -118,6 +119,8 @@ class Dispatcher:
             return decision
         attempt = d.attempts + 1
         publisher = app.publisher(target)
+        lease = self._call_lease(target)
+        heartbeat = asyncio.ensure_future(self._keep_lease(d.id, lease))
         try:
             receipt = await self._call(publisher, d)
         except PublishError as exc:
@@ -125,11 +128,22 @@ class Dispatcher:
             return decision
         except Exception as exc:
             # Not a mapped platform error: we cannot tell whether the post exists. Never re-send silently.
-            await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=app.clock(), reason=repr(exc))
-            log.error("delivery.unknown", delivery=d.id, target=target.name, article=d.article_id, error=repr(exc))
+            reason = redactor(repr(exc))
+            await asyncio.to_thread(
+                outbox.mark_unknown, app.store, d.id, now=app.clock(), reason=reason, worker=app.worker_id
+            )
+            log.error("delivery.unknown", delivery=d.id, target=target.name, article=d.article_id, error=reason)
             return decision
+        finally:
+            heartbeat.cancel()
         done = app.clock()
-        await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done)
+        ours = await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done, worker=app.worker_id)
+        if not ours:
+            log.error(
+                "delivery.possible_duplicate", delivery=d.id, target=target.name, article=d.article_id,
+                remote_id=receipt.remote_id, url=receipt.url,
+                hint="this call outlived its lease; another worker may have sent the post too: check the platform",
+            )  # fmt: skip
         if d.kind != "post":
             await asyncio.to_thread(outbox.apply_to_parent, app.store, d, now=done)
         if receipt.rate:
@@ -158,12 +172,23 @@ class Dispatcher:
         log.info("delivery.sent", **fields)
         return decision
 
+    async def _keep_lease(self, delivery_id: int, lease: timedelta) -> None:
+        """While a call is in flight, renew its lease (a slow platform is not a dead worker)."""
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            until = self.app.clock() + lease
+            await asyncio.to_thread(
+                outbox.renew_lease, self.app.store, delivery_id, worker=self.app.worker_id, until=until
+            )
+
     async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
         if d.kind == "post":
             return await publisher.publish(d.post)
         if d.parent_id is None:
             raise Permanent(f"{d.kind} without the post it applies to")
         parent, state = await asyncio.to_thread(outbox.parent_receipt, self.app.store, d.parent_id)
+        if parent is None and state == DeliveryState.SENDING:
+            raise Transient(f"cannot {d.kind} yet: the original post is still being sent", maybe_sent=False)
         if parent is None:
             raise Permanent(f"cannot {d.kind}: the original post has no receipt (state {state})")
         if d.kind == "edit":
@@ -189,9 +214,10 @@ class Dispatcher:
     async def _failed(self, target: TargetSettings, d: Delivery, exc: PublishError, attempt: int) -> None:
         app = self.app
         now = app.clock()
+        message = redactor(str(exc))
         fields: dict[str, object] = {
             "delivery": d.id, "article": d.article_id, "feed": d.feed, "target": target.name, "attempt": attempt,
-            "error_class": exc.error_class, "error": str(exc), "code": exc.code,
+            "error_class": exc.error_class, "error": message, "code": exc.code,
         }  # fmt: skip
         retry_at: datetime | None
         if isinstance(exc, RetryLater):
@@ -203,7 +229,7 @@ class Dispatcher:
             event = "delivery.retry"
         elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
             # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
-            await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=str(exc))
+            await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=message, worker=app.worker_id)
             hint = (
                 "no answer after the request was sent; check the platform, then "
                 f"`syndicator resend ARTICLE --target {target.name} --yes` if the post is missing"
@@ -223,8 +249,8 @@ class Dispatcher:
                 )  # fmt: skip
                 log.error("target.paused", target=target.name, reason="authorization", error=str(exc))
         await asyncio.to_thread(
-            outbox.record_failure, app.store, d.id, now=now, error_class=exc.error_class, message=str(exc),
-            retry_at=retry_at,
+            outbox.record_failure, app.store, d.id, now=now, error_class=exc.error_class, message=message,
+            retry_at=retry_at, worker=app.worker_id,
         )  # fmt: skip
         level = log.warning if event == "delivery.retry" else log.error
         level(event, **fields, retry_at=retry_at, permanent=isinstance(exc, Permanent))

@@ -109,6 +109,11 @@ class Governor:
         # a dry run sends nothing, so no platform limit applies to it
         self.unlimited = {name for name, t in targets.items() if t.dry_run}
 
+    def history_limit(self, target: str) -> int:
+        """How many recent sends `decide` needs to see: the largest quota or daily cap (at least the latest one)."""
+        lim = self.limits[target]
+        return max([1, lim.per_day, *(q.count for q in lim.quotas)])
+
     def lookback(self, target: str) -> timedelta:
         return self.limits[target].lookback
 

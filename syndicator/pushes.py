@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from syndicator.app import App
-from syndicator.article import DeliveryState
+from syndicator.article import DeliveryState, Post
 from syndicator.config import FeedSettings
 from syndicator.errors import FeedError
 from syndicator.http import Handler, HttpRequest, HttpResponse
@@ -24,6 +24,7 @@ from syndicator.sources import webhook, websub
 from syndicator.sources.urls import url_key
 from syndicator.store import feeds as feed_store
 from syndicator.store import manage
+from syndicator.store.articles import row_to_article
 
 if TYPE_CHECKING:
     from syndicator.worker import Worker
@@ -37,18 +38,14 @@ def withdraw(
 ) -> dict[str, Any]:
     """Cancel what has not gone out; queue deletions (or alert) for what has."""
     now = app.clock()
-    rows = manage.find_wordpress_post(app.store, feed.name, post_id) if post_id else []
-    for ref in refs:
-        rows += manage.find_articles(app.store, ref, url_key(ref) if "://" in ref else identity_key(ref))
     summary: dict[str, Any] = {"articles": 0, "cancelled": 0, "deletes_queued": 0, "left": []}
-    for row in {r["id"]: r for r in rows if r["feed"] == feed.name}.values():
+    for row in _articles(app, feed, refs, post_id):
         summary["articles"] += 1
         summary["cancelled"] += manage.cancel_unsent(app.store, row["id"], now=now, reason=f"withdrawn: {reason}")
-        for d in manage.latest_deliveries(app.store, row["id"]):
-            if d.state != DeliveryState.SENT:
-                continue
+        for d in manage.sent_posts(app.store, row["id"]):  # every generation, in flight too
             target = app.config.targets.get(d.target)
-            if feed.on_withdraw == "retract" and target and app.publisher(target).supports_delete:
+            deletable = d.state != DeliveryState.UNKNOWN and target and app.publisher(target).supports_delete
+            if feed.on_withdraw == "retract" and deletable:
                 manage.queue_followup(app.store, d, kind="delete", post=d.post, now=now)
                 summary["deletes_queued"] += 1
             else:
@@ -60,6 +57,34 @@ def withdraw(
             # posts that stay up although the article is gone: a person decides (`syndicator retract`)
             log.error("article.withdrawn_posts_remain", **fields, posts=summary["left"], needs_human=True)
     return summary
+
+
+def republish(app: App, feed: FeedSettings, refs: list[str], *, post_id: int | None = None) -> int:
+    """An article published again after a withdrawal is queued again on every target it was withdrawn from."""
+    from syndicator.polling import deliveries_for
+
+    now = app.clock()
+    queued = 0
+    for row in _articles(app, feed, refs, post_id):
+        if row["state"] != "withdrawn":
+            continue
+        withdrawn = {(d.target, d.recipient) for d in manage.reinstate(app.store, row["id"], now=now)}
+        for new in deliveries_for(app, feed, row_to_article(row)):
+            if (new.target, new.recipient) in withdrawn and new.error is None:
+                manage.add_delivery(
+                    app.store, article_id=row["id"], feed=feed.name, target=new.target, recipient=new.recipient,
+                    post=Post.from_json(new.post_json), published_at=row["published_at"], now=now,
+                )  # fmt: skip
+                queued += 1
+        log.info("article.republished", feed=feed.name, article=row["guid"], url=row["url"], queued=queued)
+    return queued
+
+
+def _articles(app: App, feed: FeedSettings, refs: list[str], post_id: int | None) -> list[Any]:
+    rows = manage.find_wordpress_post(app.store, feed.name, post_id) if post_id else []
+    for ref in refs:
+        rows += manage.find_articles(app.store, ref, url_key(ref) if "://" in ref else identity_key(ref))
+    return list({r["id"]: r for r in rows if r["feed"] == feed.name}.values())
 
 
 class Pushes:
@@ -109,10 +134,15 @@ class Pushes:
             return
         await self.poll_now(feed)
         if feed.wordpress and call.post_id:
-            await self._check_wordpress(feed, call.post_id, refs)
+            # the hook itself says "publish": a WordPress API that disagrees is not a reason to withdraw
+            await self._check_wordpress(feed, call.post_id, refs, may_withdraw=call.status != "publish")
+        if call.status == "publish":
+            await asyncio.to_thread(republish, self.app, feed, refs, post_id=call.post_id)
         self.worker.wake.set()
 
-    async def _check_wordpress(self, feed: FeedSettings, post_id: int, refs: list[str]) -> None:
+    async def _check_wordpress(
+        self, feed: FeedSettings, post_id: int, refs: list[str], *, may_withdraw: bool = True
+    ) -> None:
         from syndicator.sources.wordpress import fetch_post
 
         try:
@@ -128,6 +158,9 @@ class Pushes:
             log.warning("webhook.wordpress_failed", feed=feed.name, post_id=post_id, error=str(exc))
             return
         if not state.public:
+            if not may_withdraw:
+                log.warning("webhook.wordpress_disagrees", feed=feed.name, post_id=post_id, status=state.status)
+                return
             await asyncio.to_thread(
                 withdraw, self.app, feed, refs, reason=f"WordPress says {state.status}", post_id=post_id
             )
@@ -217,14 +250,20 @@ class Pushes:
                 continue
             secret = sub.secret if sub.state == "active" and sub.secret else secrets.token_hex(24)
             callback = f"{settings.public_url.rstrip('/')}/hooks/websub?feed={quote(sub.feed)}"
-            await asyncio.to_thread(
-                feed_store.set_subscription,
+            # several workers on one database: only the one whose claim lands asks the hub, so the secret the
+            # hub keeps is the one stored
+            claimed = await asyncio.to_thread(
+                feed_store.claim_subscription_request,
                 self.app.store,
                 sub.feed,
-                sub_state="requested" if sub.state != "active" else "active",
-                sub_secret=secret,
-                sub_requested_at=now,
+                seen_requested_at=sub.requested_at,
+                now=now,
+                secret=secret,
+                state="requested" if sub.state != "active" else "active",
             )
+            if not claimed:
+                log.debug("websub.claimed_elsewhere", feed=sub.feed)
+                continue
             try:
                 await asyncio.to_thread(
                     websub.request_subscription,

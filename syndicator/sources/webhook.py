@@ -83,7 +83,9 @@ def verify(
         return Refusal(401, "bad timestamp")
     if abs(now.timestamp() - timestamp) > settings.max_skew.total_seconds():
         return Refusal(401, "stale timestamp")
-    if not hmac.compare_digest(sign(settings.secret, timestamp, body), signature.strip()):
+    # bytes: compare_digest refuses str with non-ASCII characters (TypeError), and a header may carry any
+    given = signature.strip().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(sign(settings.secret, timestamp, body).encode(), given):
         return Refusal(401, "bad signature")
     if not guard.first_time(signature.strip(), now=time.monotonic(), window=settings.max_skew.total_seconds()):
         return Refusal(409, "replayed request")

@@ -52,10 +52,10 @@ def answer_intent(sub: Subscription | None, params: dict[str, str], *, now: date
     mode = params.get("hub.mode", "")
     if sub is None:
         return IntentAnswer(404, "unknown subscription")
+    if params.get("hub.topic") != sub.topic:  # a denial too: only for the topic we asked for
+        return IntentAnswer(404, "topic mismatch")
     if mode == "denied":
         return IntentAnswer(200, "", denied=True)
-    if params.get("hub.topic") != sub.topic:
-        return IntentAnswer(404, "topic mismatch")
     challenge = params.get("hub.challenge", "")
     if not challenge:
         return IntentAnswer(400, "missing hub.challenge")
@@ -77,5 +77,6 @@ def signature_ok(secret: str | None, header: str, body: bytes) -> bool:
     algorithm = _ALGORITHMS.get(method.strip().lower())
     if algorithm is None:
         return False
-    expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+    expected = hmac.new(secret.encode(), body, algorithm).hexdigest().encode()
+    # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+    return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "surrogateescape"))

@@ -1,8 +1,11 @@
 """The WordPress REST API, for pushes: is post N still published, and what is it now?
 
-`GET {site}/wp-json/wp/v2/posts/{id}?_embed=1` — 404/410 (deleted), 401/403 (draft, private, trashed) or a status
-other than "publish" all mean the article is no longer public. A published post becomes an `Article` whose id is
-WordPress's guid (`…/?p=N`), the same identity the feed gives it, so a push and a later poll are one article.
+`GET {site}/wp-json/wp/v2/posts/{id}?_embed=1` — WordPress's own 404 `rest_post_invalid_id` (deleted), its 401/403
+`rest_forbidden` (draft, private, trashed) or a post whose status is not "publish" mean the article is no longer
+public. Any other 401/403/404/410 (a WAF or CDN page, a wrong base URL, a plugin that shuts anonymous REST out) proves
+nothing and raises FeedError(reason="inconclusive"): a withdrawal deletes posts, so it needs WordPress's word.
+A published post becomes an `Article` whose id is WordPress's guid (`…/?p=N`), the same identity the feed gives it,
+so a push and a later poll are one article.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from syndicator.sources.parse import html_to_text
 from syndicator.sources.urls import absolute_url, canonical_url
 
 MAX_BYTES = 5 * 1024 * 1024
+ERROR_BYTES = 64 * 1024
+# WordPress REST error codes that do say something about the post (WP_REST_Posts_Controller::get_post and the
+# server's answer to a failed read permission check); others, like rest_no_route or a plugin's
+# rest_not_logged_in / rest_login_required, do not
+GONE_CODES = {404: {"rest_post_invalid_id"}, 410: {"rest_post_invalid_id"}}
+NOT_PUBLIC_CODES = {"rest_forbidden", "rest_cannot_read"}
 
 
 @dataclass(frozen=True)
@@ -41,10 +50,17 @@ def fetch_post(site: str, post_id: int, *, feed: str, language: str, timeout: fl
     except requests.RequestException as exc:
         raise FeedError(f"WordPress API unreachable: {exc.__class__.__name__}", reason="unreachable") from None
     with response:
-        if response.status_code in (404, 410):
-            return PostStatus(False, "gone")
-        if response.status_code in (401, 403):
-            return PostStatus(False, "not_public")
+        if response.status_code in (401, 403, 404, 410):
+            code = _rest_error_code(response.raw.read(ERROR_BYTES + 1, decode_content=True))
+            if code in GONE_CODES.get(response.status_code, set()):
+                return PostStatus(False, "gone")
+            if response.status_code in (401, 403) and code in NOT_PUBLIC_CODES:
+                return PostStatus(False, "not_public")
+            raise FeedError(
+                f"WordPress API answered {response.status_code} without a WordPress error"
+                f" ({code or 'not WordPress REST JSON'}): not a withdrawal",
+                reason="inconclusive",
+            )
         if response.status_code != 200:
             raise FeedError(f"WordPress API answered {response.status_code}", reason=f"http_{response.status_code}")
         body = response.raw.read(MAX_BYTES + 1, decode_content=True)
@@ -56,10 +72,26 @@ def fetch_post(site: str, post_id: int, *, feed: str, language: str, timeout: fl
         raise FeedError("WordPress API did not answer JSON", reason="malformed") from None
     if not isinstance(data, dict):
         raise FeedError("WordPress API answered an unexpected document", reason="malformed")
-    status = str(data.get("status") or "")
+    status = data.get("status")
+    if not isinstance(status, str) or not status:
+        # not a WordPress post document (a wrong base URL, a proxy's JSON): proves nothing
+        raise FeedError("WordPress API answered without a post status", reason="inconclusive")
     if status != "publish":
-        return PostStatus(False, status or "unknown")
+        return PostStatus(False, status)
     return PostStatus(True, status, to_article(data, feed=feed, language=language))
+
+
+def _rest_error_code(body: bytes) -> str | None:
+    """The `code` of a WordPress REST error document (`{"code": ..., "message": ..., "data": {...}}`), else None."""
+    if len(body) > ERROR_BYTES:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("code"), str) or "message" not in data:
+        return None
+    return str(data["code"])
 
 
 def to_article(data: dict[str, Any], *, feed: str, language: str) -> Article:

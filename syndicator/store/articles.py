@@ -212,7 +212,8 @@ def _correct(
         if row["state"] in (DeliveryState.PENDING, DeliveryState.RETRY, DeliveryState.HELD):
             conn.execute(update(d).where(d.c.id == row["id"]).values(post=new.post_json, updated_at=now))
             out.refreshed += 1
-        elif row["state"] == DeliveryState.SENT and row["target"] in editable:
+        elif row["state"] in (DeliveryState.SENT, DeliveryState.SENDING) and row["target"] in editable:
+            # in flight: the edit waits for the post's receipt (the dispatcher retries it until then)
             if json.loads(new.post_json).get("text") == json.loads(row["post"]).get("text"):
                 continue
             insert_delivery(

@@ -48,6 +48,7 @@ class Delivery:
     receipt: Receipt | None
     kind: str = "post"  # post | edit | delete
     parent_id: int | None = None
+    manual: bool = False  # queued by an editor (resend): the freshness cut-off does not apply
 
 
 def to_delivery(row: RowMapping) -> Delivery:
@@ -70,6 +71,7 @@ def to_delivery(row: RowMapping) -> Delivery:
         receipt=Receipt.from_json(row["receipt"]) if row["receipt"] else None,
         kind=row["kind"],
         parent_id=row["parent_id"],
+        manual=bool(row["manual"]),
     )
 
 
@@ -105,7 +107,8 @@ def insert_delivery(
     not_before: datetime | None = None,
     kind: str = "post",
     parent_id: int | None = None,
-    priority: int = 1,
+    priority: int = 0,
+    manual: bool = False,
     state: str = S.PENDING,
     generation: int | None = None,
     error_class: str | None = None,
@@ -123,7 +126,7 @@ def insert_delivery(
     result = conn.execute(
         insert(d).values(
             article_id=article_id, feed=feed, target=target, recipient=recipient, generation=int(generation),
-            kind=kind, parent_id=parent_id, state=state, priority=priority, post=post_json,
+            kind=kind, parent_id=parent_id, state=state, priority=priority, manual=manual, post=post_json,
             published_at=published_at, not_before=not_before or now, attempts=0, created_at=now, updated_at=now,
             error_class=error_class, last_error=last_error,
         )
@@ -162,10 +165,14 @@ def claim_due(
         ids = [r.id for r in conn.execute(query)]
         if not ids:
             return []
-        conn.execute(update(d).where(d.c.id.in_(ids)).values(lease_owner=worker, lease_until=now + lease))
-        rows = conn.execute(select(d).where(d.c.id.in_(ids))).mappings().all()
-    by_id = {r["id"]: to_delivery(r) for r in rows}
-    return [by_id[i] for i in ids]
+        until = now + lease
+        # the conditions again: on SQLite the SELECT ran before this transaction took the write lock
+        conn.execute(update(d).where(d.c.id.in_(ids), *cond).values(lease_owner=worker, lease_until=until))
+        rows = conn.execute(
+            select(d).where(d.c.id.in_(ids), d.c.lease_owner == worker, d.c.lease_until == until)
+        ).mappings()
+        by_id = {r["id"]: to_delivery(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def begin_send(
@@ -178,6 +185,7 @@ def begin_send(
     lookback: timedelta,
     month_start: datetime,
     decide: Callable[[TargetHistory], Decision],
+    history_limit: int = 1000,
 ) -> Decision:
     """Ask the governor inside the target's lock and, if allowed, commit `sending` before the call.
 
@@ -186,7 +194,7 @@ def begin_send(
     """
     d = t.deliveries
     with store.engine.begin() as conn:
-        history = _locked_history(store, conn, delivery.target, now - lookback, month_start)
+        history = _locked_history(store, conn, delivery.target, now - lookback, month_start, history_limit)
         decision = decide(history)
         still_ours = and_(d.c.id == delivery.id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
         if not decision.allowed:
@@ -224,28 +232,40 @@ def begin_send(
     return decision
 
 
+def ensure_target_row(store: Store, conn: Connection, target: str) -> None:
+    """The target's state row exists (several workers may create it at once). On SQLite this write also takes the
+    database's write lock, so what the transaction reads next cannot change under it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect_insert = postgresql.insert if store.is_postgres else sqlite.insert
+    ts = t.target_state
+    conn.execute(
+        dialect_insert(ts).values(target=target, auth_failed=False).on_conflict_do_nothing(index_elements=["target"])
+    )
+
+
 def _locked_history(
-    store: Store, conn: Connection, target: str, since: datetime, month_start: datetime
+    store: Store, conn: Connection, target: str, since: datetime, month_start: datetime, limit: int
 ) -> TargetHistory:
     ts = t.target_state
+    ensure_target_row(store, conn, target)
     query = select(ts).where(ts.c.target == target)
     if store.is_postgres:
         query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        conn.execute(insert(ts).values(target=target, auth_failed=False))
-        row = conn.execute(query).mappings().one()
+    row = conn.execute(query).mappings().one()
     d = t.deliveries
     # A post counts from the end of its call (sent_at), when there is one: the platform received it somewhere
     # between sending_at and then, so counting from sending_at could let the post one quota later reach the
     # platform less than a window after it.
+    # only the newest `limit` sends matter (the largest quota or daily cap): the cost stays flat on big stores
     send_times = sorted(
         (
             r.sent_at or r.sending_at
             for r in conn.execute(
-                select(d.c.sending_at, d.c.sent_at).where(
-                    d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES)
-                )
+                select(d.c.sending_at, d.c.sent_at)
+                .where(d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES))
+                .order_by(d.c.sending_at.desc())
+                .limit(limit + 1)
             )
         ),
         reverse=True,
@@ -266,29 +286,62 @@ def _locked_history(
 
 
 def _close_call(
-    conn: Connection, delivery_id: int, *, now: datetime, outcome: str, error: str | None, **values: object
-) -> None:
-    """End a call: the delivery's new state and values, its lease released, its attempt row finished."""
+    conn: Connection,
+    delivery_id: int,
+    *,
+    now: datetime,
+    outcome: str,
+    error: str | None,
+    owner: str | None = None,
+    **values: object,
+) -> bool:
+    """End a call: the delivery's new state and values, its lease released, its attempt row finished.
+
+    With `owner`, only while that worker still holds the delivery; returns whether the row was changed."""
     d = t.deliveries
-    conn.execute(
-        update(d).where(d.c.id == delivery_id).values(lease_owner=None, lease_until=None, updated_at=now, **values)
-    )
+    where = [d.c.id == delivery_id]
+    if owner is not None:
+        where += [d.c.lease_owner == owner]
+    changed = conn.execute(
+        update(d).where(*where).values(lease_owner=None, lease_until=None, updated_at=now, **values)
+    ).rowcount
+    if not changed:
+        return False
     a = t.attempts
     last = conn.execute(
         select(func.max(a.c.id)).where(a.c.delivery_id == delivery_id, a.c.finished_at.is_(None))
     ).scalar()
     if last is not None:
         conn.execute(update(a).where(a.c.id == last).values(finished_at=now, outcome=outcome, error=error))
+    return True
 
 
-def record_sent(store: Store, delivery_id: int, receipt: Receipt, *, now: datetime) -> None:
-    """Always recorded, even if the lease was lost meanwhile: we know it was posted."""
+def renew_lease(store: Store, delivery_id: int, *, worker: str, until: datetime) -> bool:
+    """A call still in flight keeps its delivery: no other worker may take it for dead."""
+    d = t.deliveries
     with store.engine.begin() as conn:
+        return bool(
+            conn.execute(
+                update(d)
+                .where(d.c.id == delivery_id, d.c.lease_owner == worker, d.c.state == S.SENDING)
+                .values(lease_until=until)
+            ).rowcount
+        )
+
+
+def record_sent(store: Store, delivery_id: int, receipt: Receipt, *, now: datetime, worker: str | None = None) -> bool:
+    """Always recorded, even if the lease was lost meanwhile: we know it was posted. Returns False when the
+    delivery was no longer this worker's `sending` one (another worker may have sent it again: a human checks)."""
+    d = t.deliveries
+    with store.engine.begin() as conn:
+        row = conn.execute(select(d.c.state, d.c.lease_owner).where(d.c.id == delivery_id)).first()
+        ours = row is not None and row.state == S.SENDING and (worker is None or row.lease_owner == worker)
         _close_call(
             conn, delivery_id, now=now, outcome="sent", error=None,
             state=S.SENT, sent_at=now, remote_id=receipt.remote_id, remote_url=receipt.url,
             receipt=receipt.to_json(), error_class=None, last_error=None,
         )  # fmt: skip
+    return ours
 
 
 def record_failure(
@@ -299,12 +352,14 @@ def record_failure(
     error_class: str,
     message: str,
     retry_at: datetime | None,
-) -> None:
-    """`retry_at` None: the delivery is failed for good; else it is due again then."""
+    worker: str | None = None,
+) -> bool:
+    """`retry_at` None: the delivery is failed for good; else it is due again then. With `worker`: only if that
+    worker still holds it (a lost lease means another worker may be handling it now)."""
     again: dict[str, object] = {"state": S.FAILED} if retry_at is None else {"state": S.RETRY, "not_before": retry_at}
     with store.engine.begin() as conn:
-        _close_call(
-            conn, delivery_id, now=now, outcome=error_class, error=message[:2000],
+        return _close_call(
+            conn, delivery_id, now=now, outcome=error_class, error=message[:2000], owner=worker,
             error_class=error_class, last_error=message[:2000],
             sending_at=None,  # nothing reached the platform: this attempt does not count against quotas
             **again,
@@ -362,11 +417,11 @@ def expire_leases(store: Store, *, now: datetime, auto_retry_targets: set[str]) 
     return [to_delivery(r) for r in rows]
 
 
-def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str) -> None:
+def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str, worker: str | None = None) -> bool:
     """The call ended in a way we cannot interpret: the post may exist. A person decides (resend)."""
     with store.engine.begin() as conn:
-        _close_call(
-            conn, delivery_id, now=now, outcome="unknown", error=reason[:2000],
+        return _close_call(
+            conn, delivery_id, now=now, outcome="unknown", error=reason[:2000], owner=worker,
             state=S.UNKNOWN, error_class="unknown", last_error=reason[:2000],
         )  # fmt: skip
 
@@ -399,16 +454,12 @@ def pause_target(
     store: Store, target: str, *, until: datetime | None, reason: str, auth: bool = False, now: datetime
 ) -> None:
     ts = t.target_state
+    values: dict[str, object] = {"paused_until": until, "pause_reason": reason, "updated_at": now}
+    if auth:
+        values["auth_failed"] = True
     with store.engine.begin() as conn:
-        values: dict[str, object] = {"paused_until": until, "pause_reason": reason, "updated_at": now}
-        if auth:
-            values["auth_failed"] = True
-        if conn.execute(update(ts).where(ts.c.target == target).values(**values)).rowcount == 0:
-            conn.execute(
-                insert(ts).values(
-                    target=target, auth_failed=auth, **{k: v for k, v in values.items() if k != "auth_failed"}
-                )
-            )
+        ensure_target_row(store, conn, target)
+        conn.execute(update(ts).where(ts.c.target == target).values(**values))
 
 
 def clear_auth_pause(store: Store, target: str, *, now: datetime) -> bool:
@@ -427,5 +478,5 @@ def clear_auth_pause(store: Store, target: str, *, now: datetime) -> bool:
 def save_rate(store: Store, target: str, rate_json: str, *, now: datetime) -> None:
     ts = t.target_state
     with store.engine.begin() as conn:
-        if conn.execute(update(ts).where(ts.c.target == target).values(rate=rate_json, updated_at=now)).rowcount == 0:
-            conn.execute(insert(ts).values(target=target, auth_failed=False, rate=rate_json, updated_at=now))
+        ensure_target_row(store, conn, target)
+        conn.execute(update(ts).where(ts.c.target == target).values(rate=rate_json, updated_at=now))

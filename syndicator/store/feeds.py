@@ -154,3 +154,21 @@ def set_subscription(store: Store, feed: str, **values: object) -> None:
     f = t.feeds
     with store.engine.begin() as conn:
         conn.execute(update(f).where(f.c.name == feed).values(**values))
+
+
+def claim_subscription_request(
+    store: Store, feed: str, *, seen_requested_at: datetime | None, now: datetime, secret: str, state: str
+) -> bool:
+    """Take the right to send the next (re)subscription request for a feed, with the secret it will carry.
+
+    Compare-and-set on `sub_requested_at`: it succeeds only if nobody requested since this worker read the
+    subscription, so with several workers on one database exactly one asks the hub, and the secret stored is the
+    one that worker sends.
+    """
+    f = t.feeds
+    seen = f.c.sub_requested_at.is_(None) if seen_requested_at is None else f.c.sub_requested_at == seen_requested_at
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(f).where(f.c.name == feed, seen).values(sub_requested_at=now, sub_secret=secret, sub_state=state)
+        )
+    return result.rowcount == 1

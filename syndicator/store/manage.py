@@ -71,6 +71,7 @@ def requeue(store: Store, delivery_id: int, *, now: datetime, post: Post | None 
         "sending_at": None,
         "lease_owner": None,
         "lease_until": None,
+        "manual": True,
     }
     if post is not None:
         values["post"] = post.to_json()
@@ -96,7 +97,7 @@ def add_delivery(
     with store.engine.begin() as conn:
         return insert_delivery(
             conn, article_id=article_id, feed=feed, target=target, recipient=recipient, post_json=post.to_json(),
-            published_at=published_at, now=now,
+            published_at=published_at, now=now, manual=True,
         )  # fmt: skip
 
 
@@ -141,23 +142,53 @@ def queue_followup(store: Store, parent: Delivery, *, kind: str, post: Post, now
         return insert_delivery(
             conn, article_id=parent.article_id, feed=parent.feed, target=parent.target, recipient=parent.recipient,
             post_json=post.to_json(), published_at=parent.published_at, now=now, kind=kind, parent_id=parent.id,
+            priority=parent.priority,
         )  # fmt: skip
 
 
-def cancel_unsent(store: Store, article_id: int, *, now: datetime, reason: str) -> int:
-    """Deliveries that never went out are cancelled for good (the article was withdrawn)."""
+def cancel_unsent(
+    store: Store, article_id: int, *, now: datetime, reason: str, targets: list[str] | None = None
+) -> int:
+    """Deliveries that never went out are cancelled for good, in one statement: a worker about to send one finds
+    it no longer due (its `sending` mark needs the row still pending), so nothing slips through."""
     d = t.deliveries
+    where = [d.c.article_id == article_id, d.c.state.in_((S.PENDING, S.RETRY, S.HELD))]
+    if targets:
+        where.append(d.c.target.in_(targets))
     with store.engine.begin() as conn:
         result = conn.execute(
             update(d)
-            .where(d.c.article_id == article_id, d.c.state.in_((S.PENDING, S.RETRY, S.HELD)))
+            .where(*where)
             .values(
-                state=S.RETRACTED,
-                error_class="withdrawn",
-                last_error=reason,
-                updated_at=now,
-                lease_owner=None,
-                lease_until=None,
+                state=S.RETRACTED, error_class="withdrawn", last_error=reason, updated_at=now,
+                lease_owner=None, lease_until=None,
             )
-        )
+        )  # fmt: skip
         return int(result.rowcount)
+
+
+def sent_posts(store: Store, article_id: int) -> list[Delivery]:
+    """Every post of an article that is (or may be) on a platform: all generations, sent, sending or unknown."""
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(d)
+            .where(
+                d.c.article_id == article_id,
+                d.c.kind == "post",
+                d.c.state.in_((S.SENT, S.SENDING, S.UNKNOWN)),
+            )
+            .order_by(d.c.id)
+        ).mappings()
+        return [to_delivery(r) for r in rows]
+
+
+def reinstate(store: Store, article_id: int, *, now: datetime) -> list[Delivery]:
+    """An article published again after a withdrawal: it is queued again. Returns the withdrawn posts, newest
+    generation per (target, recipient), for the caller to queue anew."""
+    a = t.articles
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(a).where(a.c.id == article_id, a.c.state == "withdrawn").values(state="queued", reason=None)
+        )
+    return [d for d in latest_deliveries(store, article_id) if d.state == S.RETRACTED]

@@ -19,9 +19,7 @@ def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
     f, a = t.feeds, t.articles
     with store.engine.connect() as conn:
         # a range on the first_seen_at index, counted here: grouping in SQL lets SQLite walk the feed index instead
-        recent = Counter(
-            conn.execute(select(a.c.feed).where(a.c.first_seen_at >= now - timedelta(hours=24))).scalars()
-        )
+        recent = Counter(conn.execute(select(a.c.feed).where(a.c.first_seen_at >= now - timedelta(hours=24))).scalars())
         rows = conn.execute(select(f).order_by(f.c.name)).mappings().all()
     return [
         {

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -111,6 +112,7 @@ deliveries = Table(
     Column("generation", Integer, nullable=False, default=0),  # resend --force makes generation + 1
     Column("kind", String(10), nullable=False, default="post", server_default="post"),  # post | edit | delete
     Column("parent_id", Integer),  # for edit/delete: the delivery whose post is edited or deleted
+    Column("manual", Boolean, nullable=False, default=False, server_default=false()),  # queued by an editor
     Column("state", String(20), nullable=False),
     Column("priority", Integer, nullable=False, default=0),
     Column("post", Text, nullable=False),  # Post.to_json()

@@ -95,3 +95,21 @@ def test_help_is_fast_to_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"  # heavy libraries load only in the commands that use them
+
+
+def test_retract_cancels_held_and_every_generation(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--config", cfg, "--log-format", "json", "poll"])
+    capsys.readouterr()
+    history = run_json(capsys, "--config", cfg, "history", "--json", "--target", "telegram")
+    assert isinstance(history, dict)
+    url = history["deliveries"][0]["url"]
+    assert main(["--config", cfg, "resend", url, "--target", "telegram", "--force"]) == 0
+    assert main(["--config", cfg, "hold", url]) == 0
+    capsys.readouterr()
+    assert main(["--config", cfg, "retract", url]) == 0
+    out = capsys.readouterr().out
+    assert "1 unsent deliveries" in out and out.count("deleted") == 4  # the four sent posts of the first poll
+    assert main(["--config", cfg, "release", url]) == 0
+    assert "released 0" in capsys.readouterr().out
+    after = run_json(capsys, "--config", cfg, "history", "--json", "--state", "pending")
+    assert isinstance(after, dict) and after["deliveries"] == []

@@ -155,3 +155,45 @@ def test_a_backlog_older_than_the_freshness_cut_off_is_not_posted(store_url: str
     assert state(app)[0] == "retry"
     run(app, clock, timedelta(hours=3))
     assert state(app)[:3] == ("failed", 1, "stale") and Scripted.calls == 1
+
+
+def test_a_resent_stale_delivery_goes_out(store_url: str) -> None:
+    from syndicator.actions import resend
+
+    app, clock = setup(store_url, [RetryLater("429", retry_at=NOW + timedelta(hours=3))])
+    target = app.config.targets["tg"]
+    app.config.targets["tg"] = replace(target, limits=replace(target.limits, freshness=timedelta(hours=2)))
+    run(app, clock)
+    run(app, clock, timedelta(hours=3))
+    assert state(app)[2] == "stale"
+    report = resend(app, "https://example.org/a/", None, force=False, confirm_unknown=False)
+    assert report.done and state(app)[0] == "pending"
+    run(app, clock)
+    assert state(app)[0] == "sent"  # an editor's resend is not cut off again
+
+
+def test_a_slow_call_keeps_its_lease_so_no_other_worker_takes_it(store_url: str) -> None:
+    cfg_text = CONFIG.format(db=store_url, on_unknown="hold").replace("on_unknown", 'call_lease = "0.3s"\non_unknown')
+    cfg = config.parse(
+        cfg_text.replace('token_env = "TOK"', 'token_env = "TOK"\ntimeout = "0.01s"'), environ={"TOK": "1:x"}
+    )
+    app = App(cfg, Store(cfg.store.url))
+    other = App(cfg, Store(cfg.store.url))
+
+    class Slow(Scripted):
+        async def publish(self, post: Post) -> Receipt:
+            # meanwhile another worker looks for dead calls, several lease lengths later
+            for _ in range(4):
+                await asyncio.sleep(0.3)
+                await Dispatcher(other).run_once()
+            return Receipt(remote_id="slow")
+
+    app._publishers["tg"] = Slow(cfg.targets["tg"])
+    other._publishers["tg"] = Slow(cfg.targets["tg"])
+    article = Article(id="https://example.org/?p=9", feed="f", url="https://example.org/b/", title="B")
+    ingest(app, cfg.feeds[0], [article], now=datetime.now(UTC))
+    asyncio.run(Dispatcher(app).run_once())
+    assert state(app)[:2] == ("sent", 1)
+    with app.store.engine.connect() as conn:
+        outcomes = conn.execute(select(t.attempts.c.outcome)).scalars().all()
+    assert outcomes == ["sent"]  # never taken for a dead call meanwhile
