@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -48,18 +48,28 @@ ENV = {
 
 
 class FakeWordPress(FeedSite):
-    """The feed plus `/wp-json/wp/v2/posts/{id}`; `rest[id]` is a post document or an HTTP status."""
+    """The feed plus `/wp-json/wp/v2/posts/{id}`; `rest[id]` is a post document, an HTTP status (answered with
+    WordPress's own error document for it) or a whole Response (what a CDN or a security plugin might say)."""
+
+    ERRORS: ClassVar[dict[int, tuple[str, str]]] = {
+        401: ("rest_forbidden", "Sorry, you are not allowed to do that."),
+        403: ("rest_forbidden", "Sorry, you are not allowed to do that."),
+        404: ("rest_post_invalid_id", "Invalid post ID."),
+    }
 
     def __init__(self) -> None:
         super().__init__()
-        self.rest: dict[int, dict[str, Any] | int] = {}
+        self.rest: dict[int, dict[str, Any] | int | Response] = {}
 
     def handle(self, request: Request) -> Response:
-        match = re.fullmatch(r"/wp-json/wp/v2/posts/(\d+)", request.path)
+        match = re.fullmatch(r"(?:/[^/]+)*/wp-json/wp/v2/posts/(\d+)", request.path)  # the site may be /en
         if match:
             doc = self.rest.get(int(match.group(1)), 404)
+            if isinstance(doc, Response):
+                return doc
             if isinstance(doc, int):
-                return Response(doc, {"code": "rest_post_invalid_id", "message": "Invalid post ID."})
+                code, message = self.ERRORS.get(doc, ("rest_error", "Error."))
+                return Response(doc, {"code": code, "message": message, "data": {"status": doc}})
             return Response(200, doc)
         return super().handle(request)
 
@@ -399,6 +409,36 @@ async def test_withdrawal_by_status_and_by_wordpress_404_deletes_the_posts(runni
     )
     deletes = [(target, state) for target, kind, state in states(s.worker.app) if kind == "delete"]
     assert sorted(deletes) == sorted([(n, "sent") for n in ("tg", "fb", "x")] * 2)
+
+
+async def test_a_401_403_404_that_is_not_wordpress_withdraws_nothing(running: Setup) -> None:
+    s = running
+    later = refresh_dates(fixture("front-page-later.rss"), now=datetime.now(UTC))
+    s.site.feeds["/en/feed/"] = later
+    await asyncio.to_thread(s.hook, {"feed": "en", "url": "https://www.nejatngo.org/en/"})
+    await wait_for(lambda: s.posts() == {"telegram": 5, "facebook": 5, "x": 5})
+    ids = [int(m) for m in re.findall(rb"\?p=(\d+)</guid>", later)]
+    html = {"Content-Type": "text/html"}
+    answers: list[Response | int] = [
+        Response(403, b"<html><body>Access denied (WAF)</body></html>", html),  # a CDN refusing python-requests
+        Response(404, b"<html><body>Not Found</body></html>", html),  # a wrong base URL
+        Response(401, {"code": "rest_not_logged_in", "message": "REST API restricted.", "data": {"status": 401}}),
+        Response(404, {"code": "rest_no_route", "message": "No route.", "data": {"status": 404}}),
+        Response(410, b"Gone", {"Content-Type": "text/plain"}),
+    ]
+    rest_calls = lambda: sum(1 for r in s.site.requests if "/wp-json/" in r.path)  # noqa: E731
+    for post_id, answer in zip(ids, answers, strict=False):
+        s.site.rest[post_id] = answer
+        before = rest_calls()
+        assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id}) == 202
+        await wait_for(lambda before=before: rest_calls() == before + 1)  # type: ignore[misc]
+    await asyncio.sleep(0.5)
+    assert {state for *_, state in states(s.worker.app)} == {"sent"}  # nothing cancelled, nothing deleted
+    assert not s.tg.calls("deleteMessage") and not s.fb.calls("DELETE") and x_deletes(s) == 0
+    # WordPress's own answer for a post that is no longer public does withdraw it
+    s.site.rest[ids[0]] = 401
+    assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": ids[0]}) == 202
+    await wait_for(lambda: len(s.tg.calls("deleteMessage")) == 1 and x_deletes(s) == 1)
 
 
 async def test_websub_subscribe_verify_notify_renew_and_bad_signature(running: Setup) -> None:
