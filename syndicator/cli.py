@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -85,11 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", choices=STATES)
     p.add_argument("--feed", metavar="NAME")
     p.add_argument("--article", metavar="ARTICLE", help="article id or URL")
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--limit", type=_positive, default=200, help="at most this many deliveries (default 200)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("check", parents=[common], help="validate configuration and credentials")
     p.add_argument("--offline", action="store_true", help="configuration only, no platform calls")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the store went away, a disk filled up...: one line, not a traceback
+        from syndicator.logs import redactor
+
+        kind = type(exc).__name__
+        if kind in ("OperationalError", "DatabaseError", "InterfaceError", "IntegrityError"):
+            print(f"syndicator: the store failed: {redactor(str(exc).splitlines()[0])}", file=sys.stderr)
+        else:
+            print(f"syndicator: unexpected error ({kind}): {redactor(str(exc))}", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -148,8 +167,14 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator.alerts import ops_services
+    from syndicator.errors import ConfigError
     from syndicator.http import serve_http
     from syndicator.worker import Worker
+
+    if args.dry_run:
+        raise ConfigError(
+            "run --dry-run would mark real deliveries as sent; use `poll --dry-run` to see what would go out"
+        )
 
     app = _open(cfg)
     app.prepare_publishers()
@@ -157,7 +182,7 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     worker.extra_services.append(serve_http)
     worker.extra_services.extend(ops_services(cfg))  # /metrics counters; alerts when [alerts] is configured
     asyncio.run(worker.run())
-    return 0
+    return worker.exit_code
 
 
 def cmd_poll(args: argparse.Namespace, cfg: Config) -> int:
@@ -334,7 +359,8 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
 
     try:
         since = parse_duration(args.since)
-    except ValueError as exc:
+        start = datetime.now(UTC) - since
+    except (ValueError, OverflowError) as exc:
         raise ConfigError(f"--since: {exc}") from None
     app = _open(cfg)
     article_ids = None
@@ -343,7 +369,7 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
         article_ids = [r["id"] for r in found]
     rows = reports.history(
         app.store,
-        since=app.clock() - since,
+        since=start,
         target=args.target,
         state=args.state,
         feed=args.feed,

@@ -189,6 +189,7 @@ class Config:
     targets: dict[str, TargetSettings]
     extra: Mapping[str, Any] = field(default_factory=dict)  # sections later features validate themselves
     webhook: WebhookSettings | None = None  # None: no [webhook] section, the hook answers 404
+    dry_run_all: bool = False  # --dry-run: show what would go out, record nothing as sent
 
     def feed(self, name: str) -> FeedSettings:
         for feed in self.feeds:
@@ -305,7 +306,7 @@ def parse(
             )
         webhook = replace(webhook, secret=secret)
     extra: dict[str, Any] = {k: raw[k] for k in ("alerts",) if k in raw}
-    return Config(source, base, store, http, log, feeds, targets, extra, webhook)
+    return Config(source, base, store, http, log, feeds, targets, extra, webhook, dry_run_all=dry_run)
 
 
 def _target(

@@ -15,6 +15,7 @@ from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import FeedError
 from syndicator.logs import get_logger
+from syndicator.platforms.base import publisher_class
 from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
@@ -73,7 +74,8 @@ def editable_targets(app: App, feed: FeedSettings) -> frozenset[str]:
     names = set()
     for name in feed.targets:
         target = app.config.targets[name]
-        if target.edit_on_update and app.publisher(target).supports_edit:
+        # the platform's own ability, also for a dry run (whose stand-in could "edit" anything)
+        if target.edit_on_update and publisher_class(target.platform).supports_edit:
             names.add(name)
     return frozenset(names)
 
@@ -150,9 +152,13 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
         return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
 
-    outcome = ingest(app, feed, parsed.articles, now=now)
-    if parsed.hub and parsed.self_url:
-        remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
+    try:
+        outcome = ingest(app, feed, parsed.articles, now=now)
+        if parsed.hub and parsed.self_url:
+            remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
+    except Exception as exc:  # nothing was recorded (one transaction): the next poll sees the same items again
+        log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
+        return _failed(app, feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
     items = parsed.articles
     finish_poll(
         app.store,

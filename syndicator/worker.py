@@ -37,6 +37,7 @@ class Worker:
         self.scheduler_alive = False
         self.extra_services: list[Callable[[Worker], Coroutine[Any, Any, None]]] = []
         self.pushes = Pushes(self)
+        self.exit_code = 0
 
     async def poll(self, feed: FeedSettings) -> PollReport:
         report = await asyncio.to_thread(poll_feed, self.app, feed)
@@ -87,6 +88,8 @@ class Worker:
         log.info("worker.started", worker=app.worker_id, feeds=len(app.config.feeds), targets=len(app.config.targets))
         services = [asyncio.create_task(service(self)) for service in self.extra_services]
         services.append(asyncio.create_task(self.pushes.keep_subscriptions()))
+        for task in services:
+            task.add_done_callback(self._service_done)
         try:
             await self._delivery_loop()
         finally:
@@ -100,6 +103,14 @@ class Worker:
             await self.pushes.drain()
             await app.aclose()
             log.info("worker.stopped", worker=app.worker_id)
+
+    def _service_done(self, task: asyncio.Task[None]) -> None:
+        """A service that dies (the HTTP port is taken, say) stops the worker loudly rather than leaving it half up."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("service.failed", error=repr(task.exception()), hint="the worker stops; fix the cause and restart")
+        self.exit_code = 1
+        self.stop()
 
     def stop(self) -> None:
         if not self.stop_event.is_set():
@@ -147,11 +158,26 @@ async def idle_seconds(app: App) -> float:
     return min(IDLE, max(MIN_IDLE, (due - app.clock()).total_seconds()))
 
 
+def show_due(app: App) -> None:
+    """--dry-run: log what is due now, as it would be posted, and leave it queued for the real run."""
+    from syndicator.store.reports import due_posts
+
+    for d in due_posts(app.store, now=app.clock(), targets=list(app.config.targets)):
+        log.info(
+            "delivery.preview", delivery=d.id, article=d.article_id, feed=d.feed, target=d.target,
+            recipient=d.recipient or None, kind=d.kind, length=d.post.length, limit=d.post.limit, text=d.post.text,
+            link=d.post.link, image=d.post.image_url, dry_run=True,
+        )  # fmt: skip
+
+
 async def poll_once(app: App, feed_names: list[str] | None = None) -> list[PollReport]:
     """`syndicator poll`: one poll of the feeds, then deliver what is due, then return."""
     await asyncio.to_thread(ensure_feeds, app.store, {f.name: f.url for f in app.config.feeds})
     feeds = [f for f in app.config.feeds if feed_names is None or f.name in feed_names]
     reports = list(await asyncio.gather(*(asyncio.to_thread(poll_feed, app, f) for f in feeds)))
+    if app.config.dry_run_all:
+        await asyncio.to_thread(show_due, app)
+        return reports
     dispatcher = Dispatcher(app)
     while await dispatcher.run_once():
         pass

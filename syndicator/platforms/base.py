@@ -55,12 +55,16 @@ _MODULES = {
 }
 
 
+def publisher_class(platform: str) -> type[Publisher]:
+    module_name, class_name = _MODULES[platform]
+    cls: type[Publisher] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
 def make_publisher(target: TargetSettings) -> Publisher:
     """The publisher for a target; client libraries are imported here, only when a target really posts."""
     if target.dry_run:
         from syndicator.platforms.dryrun import DryRunPublisher
 
         return DryRunPublisher(target)
-    module_name, class_name = _MODULES[target.platform]
-    cls: type[Publisher] = getattr(importlib.import_module(module_name), class_name)
-    return cls(target)
+    return publisher_class(target.platform)(target)

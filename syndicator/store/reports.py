@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from syndicator.article import DeliveryState as S
 from syndicator.store import tables as t
-from syndicator.store.deliveries import COUNTED_STATES
+from syndicator.store.deliveries import COUNTED_STATES, Delivery, to_delivery
 from syndicator.store.engine import Store
 
 
@@ -154,3 +154,16 @@ def history(
         query = query.where(d.c.article_id.in_(article_ids))
     with store.engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def due_posts(store: Store, *, now: datetime, targets: list[str], limit: int = 500) -> list[Delivery]:
+    """What would go out now (a dry run shows it without claiming anything)."""
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(d)
+            .where(d.c.state.in_((S.PENDING, S.RETRY)), d.c.not_before <= now, d.c.target.in_(targets))
+            .order_by(d.c.priority.desc(), d.c.published_at.desc(), d.c.id)
+            .limit(limit)
+        ).mappings()
+        return [to_delivery(r) for r in rows]

@@ -113,3 +113,15 @@ def test_retract_cancels_held_and_every_generation(cfg: str, capsys: pytest.Capt
     assert "released 0" in capsys.readouterr().out
     after = run_json(capsys, "--config", cfg, "history", "--json", "--state", "pending")
     assert isinstance(after, dict) and after["deliveries"] == []
+
+
+def test_dry_run_flag_shows_what_would_go_out_and_consumes_nothing(
+    cfg: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", cfg, "--log-format", "json", "poll", "--dry-run"]) == 0
+    events = [json.loads(line)["event"] for line in capsys.readouterr().err.splitlines()]
+    assert events.count("delivery.preview") == 12 and "delivery.sent" not in events
+    status = run_json(capsys, "--config", cfg, "status", "--json")
+    assert isinstance(status, dict) and [t["queued"] for t in status["targets"]] == [3, 3, 3, 3]
+    assert main(["--config", cfg, "run", "--dry-run"]) == 2
+    assert "poll --dry-run" in capsys.readouterr().err
