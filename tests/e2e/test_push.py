@@ -509,3 +509,23 @@ async def _hold_release_and_withdraw(s: Setup) -> None:
     assert await asyncio.to_thread(s.cli, "release", ids[1]) == 0  # nothing held: it stays withdrawn
     await asyncio.sleep(0.3)
     assert s.posts() == {"telegram": 1, "facebook": 1, "x": 1}
+
+
+async def test_unpublished_then_published_again_is_posted_again(running: Setup) -> None:
+    s = running
+    later = refresh_dates(fixture("front-page-later.rss"), now=datetime.now(UTC))
+    s.site.feeds["/en/feed/"] = later
+    await asyncio.to_thread(s.hook, {"feed": "en", "url": "https://www.nejatngo.org/en/"})
+    await wait_for(lambda: s.posts()["telegram"] == 5 and s.posts()["facebook"] == 5)
+    post_id = int(re.findall(rb"\?p=(\d+)</guid>", later)[0])
+    assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id, "status": "draft"}) == 202
+    await wait_for(lambda: len(s.tg.calls("deleteMessage")) == 1 and len(s.fb.calls("DELETE")) == 1)
+    # a poll that still lists it (a cached feed) does not bring it back by itself
+    await s.worker.poll(s.worker.app.config.feed("en"))
+    await asyncio.sleep(0.3)
+    assert s.posts()["telegram"] == 5
+    # the editor publishes it again
+    assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id, "status": "publish"}) == 202
+    await wait_for(lambda: s.posts()["telegram"] == 6 and s.posts()["facebook"] == 6)
+    tg = [state for target, kind, state in states(s.worker.app) if target == "tg" and kind == "post"]
+    assert tg.count("sent") == 5 and tg.count("retracted") == 1
