@@ -99,6 +99,8 @@ articles = Table(
     Index("ix_articles_feed_url_key", "feed", "url_key"),
     Index("ix_articles_url_key", "url_key"),
     Index("ix_articles_first_seen", "first_seen_at"),
+    Index("ix_articles_guid", "guid"),
+    Index("ix_articles_url", "url"),
 )
 
 deliveries = Table(
