@@ -110,7 +110,7 @@ class Dispatcher:
             lease=self._call_lease(target),
             lookback=app.governor.lookback(target.name),
             month_start=app.governor.month_start(target.name, now),
-            decide=lambda h: app.governor.decide(target.name, h, now, breaking=d.priority > 0),
+            decide=lambda h: app.governor.decide(target.name, h, now, breaking=d.priority > 0, kind=d.kind),
             history_limit=app.governor.history_limit(target.name),
         )
         if not decision.allowed:

@@ -121,7 +121,9 @@ class Governor:
         local = now.astimezone(self.limits[target].tz)
         return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
-    def decide(self, target: str, history: TargetHistory, now: datetime, *, breaking: bool = False) -> Decision:
+    def decide(
+        self, target: str, history: TargetHistory, now: datetime, *, breaking: bool = False, kind: str = "post"
+    ) -> Decision:
         lim = self.limits[target]
         if target in self.unlimited:
             return Decision(True)
@@ -133,6 +135,8 @@ class Governor:
             return Decision(
                 False, history.paused_until, f"paused by the platform: {history.pause_reason or 'rate limit'}"
             )
+        if kind == "delete":
+            return Decision(True)  # taking a post down is not posting: no quiet hours, quotas or caps hold it up
         if lim.quiet and not breaking:
             end = quiet_end(now, lim.quiet, lim.tz)
             if end is not None:

@@ -263,7 +263,12 @@ def _locked_history(
             r.sent_at or r.sending_at
             for r in conn.execute(
                 select(d.c.sending_at, d.c.sent_at)
-                .where(d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES))
+                .where(
+                    d.c.target == target,
+                    d.c.sending_at >= since,
+                    d.c.state.in_(COUNTED_STATES),
+                    d.c.kind != "delete",  # deletions are not posts: they never use up a quota
+                )
                 .order_by(d.c.sending_at.desc())
                 .limit(limit + 1)
             )

@@ -122,3 +122,12 @@ def test_dry_run_targets_are_not_limited() -> None:
 def test_bad_quota(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_quota(bad)
+
+
+def test_a_deletion_is_not_held_by_quotas_or_quiet_hours_but_waits_for_a_platform_pause() -> None:
+    gov = governor('quotas = ["1/1h"]\nquiet_hours = "00:00-23:59"')
+    full = history([NOW - timedelta(minutes=5)])
+    assert not gov.decide("t", full, NOW).allowed
+    assert gov.decide("t", full, NOW, kind="delete").allowed
+    paused = history(paused_until=NOW + timedelta(seconds=30), pause_reason="429")
+    assert not gov.decide("t", paused, NOW, kind="delete").allowed
