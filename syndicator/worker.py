@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from syndicator.app import App
@@ -23,6 +24,7 @@ from syndicator.store.deliveries import next_due
 from syndicator.store.feeds import ensure_feeds, subscription
 
 log = get_logger("syndicator.worker")
+WORKER_THREADS = 16
 IDLE = 5.0  # seconds between outbox checks when nothing wakes the loop sooner
 MIN_IDLE = 0.05  # never spin: something due but not ours to take is looked at again after this
 SHUTDOWN_GRACE = 30.0
@@ -80,6 +82,8 @@ class Worker:
                 next_run_time=app.clock(),
             )
         loop = asyncio.get_running_loop()
+        # polls and blocking clients wait on the network, not the CPU: more threads than asyncio's default (cores + 4)
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="syndicator"))
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         for sig in signals:
             loop.add_signal_handler(sig, self.stop)
