@@ -32,8 +32,11 @@ def cut_order(cut_first: str) -> list[str]:
     return [cut_first, *MINOR_FIELDS, last]
 
 
+WHOLE = -1  # a slot's index meaning "the whole value": most posts fit, and then nothing is measured for cutting
+
+
 class Slot:
-    """A field value that can be shortened: `at(i)` for i in range(size); the last is the whole value."""
+    """A field value that can be shortened: `at(i)` for i in range(size); the last (or WHOLE) is the whole value."""
 
     size: int = 1
 
@@ -42,15 +45,26 @@ class Slot:
 
 
 class TextSlot(Slot):
-    """Text cut at word (or grapheme) boundaries, with an ellipsis."""
+    """Text cut at word (or grapheme) boundaries, with an ellipsis. The cut points are found only if needed."""
 
     def __init__(self, value: Rich) -> None:
         self.value = value
-        self.cuts = cut_points(value)
-        self.size = len(self.cuts)
+        self._cuts: list[int] | None = None
         self._cache: dict[int, Rich] = {}
 
+    @property
+    def cuts(self) -> list[int]:
+        if self._cuts is None:
+            self._cuts = cut_points(self.value)
+        return self._cuts
+
+    @property
+    def size(self) -> int:  # type: ignore[override]  # computed on demand, where Slot's is a plain number
+        return len(self.cuts)
+
     def at(self, index: int) -> Rich:
+        if index == WHOLE:
+            return self.value
         if index not in self._cache:
             self._cache[index] = cut(self.value, self.cuts[index])
         return self._cache[index]
@@ -65,6 +79,8 @@ class ListSlot(Slot):
         self.size = len(self.items) + 1
 
     def at(self, index: int) -> Rich:
+        if index == WHOLE:
+            index = self.size - 1
         out: list[Span] = []
         for j, item in enumerate(self.items[:index]):
             if j:
@@ -130,7 +146,7 @@ class Composer:
     link: str | None = None
 
     def compose(self, state: Mapping[str, int]) -> Composed:
-        values = {name: slot.at(state.get(name, slot.size - 1)) for name, slot in self.slots.items()}
+        values = {name: slot.at(state.get(name, WHOLE)) for name, slot in self.slots.items()}
         doc = assemble(self.template, values, self.link)
         if self.isolate:
             doc = bidi.isolate(doc, self.rtl)
@@ -140,7 +156,7 @@ class Composer:
 
     def fit(self, order: Sequence[str]) -> Composed | None:
         """The longest version that fits, shortening fields in `order`; None when nothing visible fits."""
-        state = {name: slot.size - 1 for name, slot in self.slots.items()}
+        state = dict.fromkeys(self.slots, WHOLE)
         best = self.compose(state)
         if best.length <= self.limit:
             return best if _visible(best.text) else None
@@ -148,7 +164,9 @@ class Composer:
             slot = self.slots.get(name)
             if slot is None or name not in self.template.fields or state[name] == 0:
                 continue
-            known_bad = state[name]
+            known_bad = slot.size - 1 if state[name] == WHOLE else state[name]
+            if known_bad == 0:
+                continue
             state[name] = 0
             floor = self.compose(state)
             if floor.length > self.limit:
