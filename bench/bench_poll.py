@@ -11,7 +11,7 @@ time: its 20 items are recorded as seen), `unchanged` (every feed answers 304) a
 new item: 20 items parsed, 19 known, 1 new).
 
 * syndicator poll_feed — the worker's real path: the job the scheduler runs, `Worker.scheduled_poll(feed)`, for
-  every feed at once, i.e. `polling.poll_feed` in `asyncio.to_thread` (the default pool: min(32, cores + 4)
+  every feed at once, i.e. `polling.poll_feed` in `asyncio.to_thread` (the worker's pool of WORKER_THREADS = 16
   threads): conditional GET, lxml parse, record in a SQLite store (WAL), render and queue one delivery per target
   for four dry-run targets, one JSON log line per event written to /dev/null. The child also holds the worker's
   APScheduler with one (paused) interval job per feed, so peak RSS counts it.
@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def run_syndicator(base: str, n: int) -> dict[str, Any]:
     from syndicator.app import App
     from syndicator.store import Store
     from syndicator.store.feeds import ensure_feeds
-    from syndicator.worker import Worker
+    from syndicator.worker import WORKER_THREADS, Worker
 
     logs.setup("json", "info", stream=open(os.devnull, "w"))  # noqa: SIM115 - production logging, to nowhere
     clock = [NOW]
@@ -128,6 +129,8 @@ def run_syndicator(base: str, n: int) -> dict[str, Any]:
         cfg = config.parse(config_text(base, n, f"{tmp}/poll.db"), environ={})
         app = App(cfg, Store(cfg.store.url), clock=lambda: clock[0])
         loop = asyncio.new_event_loop()
+        # the pool Worker.run gives its loop (polls are network-bound)
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="syndicator"))
         worker: Worker
 
         async def start() -> None:
@@ -162,11 +165,13 @@ def run_syndicator(base: str, n: int) -> dict[str, Any]:
 
 def run_fetchparse(base: str, n: int) -> dict[str, Any]:
     from syndicator.sources.feed import fetch, parse
+    from syndicator.worker import WORKER_THREADS
 
     urls = [f"{base}/feeds/{i}.rss" for i in range(n)]
     validators: dict[str, tuple[str | None, str | None]] = {}
     seen: dict[str, set[str]] = {}
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="syndicator"))
 
     def poll(i: int, url: str) -> int:
         etag, modified = validators.get(url, (None, None))
