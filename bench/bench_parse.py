@@ -27,7 +27,7 @@ import feedparser
 from syndicator.sources.feed import parse
 
 SAMPLE = Path(str(resources.files("syndicator") / "data" / "sample-feed.rss"))
-FIXTURE = Path("/work/shared/fixtures/site/front-page.rss")
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "site" / "front-page.rss"
 
 _TEXT = (
     "former members of the group said the camp in Albania families visited their children after years of "
