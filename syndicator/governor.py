@@ -94,7 +94,8 @@ class TargetLimits:
 
     @property
     def lookback(self) -> timedelta:
-        return max([self.spacing, timedelta(days=1), *(q.window for q in self.quotas)])
+        # 26 h: a local day is 25 h long when daylight saving ends, and the daily cap counts the whole local day
+        return max([self.spacing, timedelta(hours=26), *(q.window for q in self.quotas)])
 
 
 def validate_limits(target: TargetSettings) -> TargetLimits:
