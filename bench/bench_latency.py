@@ -13,6 +13,8 @@ For each article: the feed gets one new item (no image: one platform call per ta
 loop); the clock stops when the fourth `delivery.sent` event is logged, i.e. after its receipt was committed. Five
 warm-up articles are not counted. Printed: p50/p95/p99/max per target and for all four, against two baselines —
 the platform time alone (`--delay`) and the four publishers called directly and concurrently, with no pipeline.
+Then the same for publishing by push: a signed `POST /hooks/publish` to the worker's listener (what the WordPress
+snippet sends) until the fourth receipt — the webhook's verification, the conditional re-fetch, and the pipeline.
 """
 
 from __future__ import annotations
@@ -21,15 +23,19 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout: python bench/bench_latency.py
 
@@ -42,9 +48,16 @@ TARGETS = ("x", "tg", "fb", "wa")
 PLATFORMS = {"x": "twitter", "tg": "telegram", "fb": "facebook", "wa": "whatsapp"}
 WARM_UP = 5
 
+HOOK_SECRET = "bench-webhook-secret-not-real-0123456789"
 CONFIG = """
 [store]
 url = "sqlite:///{db}"
+
+[http]
+listen = "127.0.0.1:{port}"
+
+[webhook]
+secret_env = "BENCH_HOOK_SECRET"
 
 [[feeds]]
 name = "news"
@@ -98,6 +111,7 @@ def summary(values: list[float]) -> list[str]:
 async def run(urls: dict[str, str], articles: int, delay: float) -> list[list[str]]:
     from syndicator import config, logs
     from syndicator.app import App
+    from syndicator.http import serve_http
     from syndicator.store import Store
     from syndicator.worker import Worker
     from tests.fakes.feeds import FeedSite
@@ -123,7 +137,9 @@ async def run(urls: dict[str, str], articles: int, delay: float) -> list[list[st
     logs.observe(observer)
     with tempfile.TemporaryDirectory() as tmp, FeedSite() as site:
         site.feeds["/news/feed/"] = feed_document(20)
+        port = _free_port()
         text = CONFIG.format(
+            port=port,
             db=f"{tmp}/latency.db",
             feed=site.url_for("/news/feed/"),
             x_handle=X_HANDLE,
@@ -132,7 +148,7 @@ async def run(urls: dict[str, str], articles: int, delay: float) -> list[list[st
             wa_phone=WHATSAPP_PHONE,
             **urls,
         ) + "".join(LIMITS.format(name=n) for n in TARGETS)
-        cfg = config.parse(text, environ=SECRETS)
+        cfg = config.parse(text, environ={**SECRETS, "BENCH_HOOK_SECRET": HOOK_SECRET})
         app = App(cfg, Store(cfg.store.url))
         app.prepare_publishers()
         feed = cfg.feed("news")
@@ -148,7 +164,9 @@ async def run(urls: dict[str, str], articles: int, delay: float) -> list[list[st
                 direct.append(time.perf_counter() - t0)
 
         worker = Worker(app)
-        running = asyncio.create_task(worker.run())  # its scheduler polls the feed once now: 20 items seen
+        worker.extra_services.append(serve_http)
+        # its scheduler polls the feed once now: 20 items seen
+        running = asyncio.create_task(worker.run(handle_signals=False))
         while not polled:
             await asyncio.sleep(0.01)
 
@@ -168,15 +186,50 @@ async def run(urls: dict[str, str], articles: int, delay: float) -> list[list[st
                 total.append(max(t for _, t in sent) - t0)
                 for name, t in sent:
                     per_target[name].append(t - t0)
+
+        # on publish: a signed POST /hooks/publish (what the WordPress snippet sends) → the fourth receipt
+        hooked: list[float] = []
+        for i in range(WARM_UP + articles):
+            site.feeds["/news/feed/"] = feed_document(21 + WARM_UP + articles + i)
+            sent.clear()
+            arrived.clear()
+            t0 = time.perf_counter()
+            status = await asyncio.to_thread(_signed_hook, port, f"https://www.example.org/en/story-{i}/")
+            assert status == 202, status
+            await asyncio.wait_for(arrived.wait(), 30)
+            if trouble:
+                raise SystemExit("\n".join(trouble))
+            if i >= WARM_UP:
+                hooked.append(max(t for _, t in sent) - t0)
         worker.stop()
         await running
 
     base = delay * 1000
     rows = [[f"{name} (one target)", *summary(values), ""] for name, values in per_target.items()]
     rows.append(["all four, last receipt", *summary(total), f"{percentile(total, 95) * 1000 - base:+.0f}"])
+    rows.append(["signed webhook → all four", *summary(hooked), f"{percentile(hooked, 95) * 1000 - base:+.0f}"])
     rows.append(["baseline: four publishers alone", *summary(direct), f"{percentile(direct, 95) * 1000 - base:+.0f}"])
     rows.append(["baseline: platform time", *(f"{base:.0f}" for _ in range(4)), "+0"])
     return rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _signed_hook(port: int, url: str) -> int:
+    from syndicator.sources.webhook import sign
+
+    body = json.dumps({"feed": "news", "url": url, "status": "publish", "nonce": uuid.uuid4().hex}).encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Syndicator-Timestamp": str(stamp),
+        "X-Syndicator-Signature": sign(HOOK_SECRET, stamp, body),
+    }
+    return requests.post(f"http://127.0.0.1:{port}/hooks/publish", data=body, headers=headers, timeout=10).status_code
 
 
 def _post_for(post: Post, target: str) -> Post:
