@@ -105,7 +105,11 @@ _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']\s*([A-Za
 _XML_DECL = re.compile(r"^<\?xml[^>]{0,500}\?>")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:+-]+)""", re.I)
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_PROLOG_DOCTYPE = re.compile(r"((?:\s+|<!--.*?-->|<\?.*?\?>)*)<!DOCTYPE\s+[^\[>]*(?:\[(.*?)\]\s*)?>", re.S | re.I)
+# possessive (*+) and one character of whitespace at a time: no way to re-split a run, so no exponential
+# backtracking when a feed's prolog does not end in a DOCTYPE (a stylesheet PI, a comment, then spaces)
+_PROLOG_DOCTYPE = re.compile(
+    r"((?:\s|<!--(?:(?!-->).)*-->|<\?(?:(?!\?>).)*\?>)*+)<!DOCTYPE\s+[^\[>]*(?:\[(.*?)\]\s*)?>", re.S | re.I
+)
 _ENTITY_DECL = re.compile(r"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"]*)"|'([^']*)')\s*>""")
 _SAFE_ENTITY_VALUE = re.compile(r"(?:[^&%<\"]|&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};){0,1000}")
 _AMPERSANDS = re.compile(

@@ -343,3 +343,19 @@ def test_mutated_feeds_never_raise_anything_else(edits: list[tuple[int, bytes]])
 def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
     with contextlib.suppress(FeedError):
         parse(data, feed="t")
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b'<?xml version="1.0"?><?xml-stylesheet href="/feed.xsl"?>\n' + b" " * 200,
+        b"<!-- generator -->" + b"\r\n" * 200,
+        b"<!--x-->" * 200,
+    ],
+)
+def test_a_long_prolog_before_a_feed_needing_recovery_parses_at_once(prolog: bytes) -> None:
+    """Regression: the DOCTYPE scan of the prolog backtracked exponentially (the worker froze with the GIL held)."""
+    body = prolog + b'<rss version="2.0"><channel><title>a &nbsp; b</title><item><title>x &nbsp;</title>'
+    body += b"<link>https://e.org/a</link></item></channel></rss>"
+    articles = parse(body, feed="f").articles  # before the fix: ~2**200 steps, it never returned
+    assert [a.url for a in articles] == ["https://e.org/a"]
