@@ -277,6 +277,9 @@ _ATOM = re.compile(
     r"|[#@＃](?:[\w\u200c\u200d]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed])+",
     re.IGNORECASE,
 )
+ATOM = _ATOM  # URLs, e-mail addresses and hashtags written in running text: never altered, never cut
+
+
 _NO_SPACE_SCRIPTS = (
     (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x3100, 0x31FF),
     (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x3FFFF),

@@ -16,7 +16,7 @@ from syndicator.render.links import clean_url
 from syndicator.render.measure import WHATSAPP_PARAM_LIMIT, WHATSAPP_TEXT_LIMIT, utf16_length
 from syndicator.render.rich import Rich
 from syndicator.render.templates import parse
-from syndicator.render.text import ELLIPSIS
+from syndicator.render.text import ATOM, ELLIPSIS
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
@@ -28,11 +28,22 @@ _MARKERS = ((rt.BOLD, "*"), (rt.ITALIC, "_"), (rt.STRIKE, "~"))
 _HARMLESS = str.maketrans({"*": "∗", "_": "＿", "~": "∼", "`": "ˋ"})
 
 
+def _harmless(text: str) -> str:
+    """The text's own markers made harmless — but not inside URLs and addresses, which must stay usable."""
+    out: list[str] = []
+    pos = 0
+    for match in ATOM.finditer(text):
+        out += [text[pos : match.start()].translate(_HARMLESS), match.group()]
+        pos = match.end()
+    out.append(text[pos:].translate(_HARMLESS))
+    return "".join(out)
+
+
 def to_whatsapp(value: Rich) -> str:
     """Rich text with WhatsApp's markers. Markers hug the text (no space inside) and never span a line break."""
     out: list[str] = []
     for span in rt.merge(value):
-        text = span.text if span.atom else span.text.translate(_HARMLESS)
+        text = span.text if span.atom else _harmless(span.text)
         if rt.CODE in span.marks or rt.PRE in span.marks:
             opening = closing = "```"
         else:
@@ -56,7 +67,7 @@ def to_whatsapp(value: Rich) -> str:
 
 def _param_text(value: Rich) -> str:
     """A template parameter: no newline or tab, never more than one space in a row, no markers."""
-    return re.sub(r"\s+", " ", rt.plain(value).translate(_HARMLESS)).strip()
+    return re.sub(r"\s+", " ", _harmless(rt.plain(value))).strip()
 
 
 def render_whatsapp(prep: Prepared, target: TargetSettings) -> Post:
