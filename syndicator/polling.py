@@ -38,7 +38,7 @@ class PollReport:
 
 
 def identity_key(article_id: str) -> str:
-    return url_key(article_id) if "://" in article_id else article_id
+    return url_key(article_id, keep_fragment=True) if "://" in article_id else article_id
 
 
 def policy_of(feed: FeedSettings) -> FeedPolicy:

@@ -648,7 +648,10 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
     published = _first_date(dates, _PUBLISHED_KEYS)
     updated = _first_date(dates, _UPDATED_KEYS)
     if ident:
-        article_id = canonical_url(ident) if ident[:4].lower() == "http" else " ".join(ident.split())
+        # an id's fragment may be all that tells two entries apart (`…/live/#post-101`, `#post-102`)
+        article_id = (
+            canonical_url(ident, keep_fragment=True) if ident[:4].lower() == "http" else " ".join(ident.split())
+        )
     elif url:
         article_id = url
     else:

@@ -23,7 +23,7 @@ TRACKING_PARAMS = frozenset(
         "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
         "li_fat_id", "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "__hssc", "__hstc",
         "__hsfp", "hsctatrack", "mkt_tok", "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid", "vero_conv",
-        "vero_id", "wickedid", "ref", "ref_src", "ref_url", "referrer", "spm", "scid", "cmpid", "icid", "ncid",
+        "vero_id", "wickedid", "ref_src", "ref_url", "referrer", "spm", "scid", "cmpid", "icid", "ncid",
         "sr_share", "_branch_match_id", "action_object_map", "action_type_map", "action_ref_map",
     }
 )  # fmt: skip
@@ -38,13 +38,14 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/?%:@!$&'()*+,;=-._~"
 
 
-def canonical_url(url: str, base: str | None = None) -> str:
+def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = False) -> str:
     """The one spelling of `url` to store and post (see the module docstring).
 
     Relative URLs are resolved against `base`; a relative URL without a base, and URLs that are not http(s)
-    (`tag:`, `urn:`, `mailto:`), come back stripped but otherwise unchanged.
+    (`tag:`, `urn:`, `mailto:`), come back stripped but otherwise unchanged. A fragment is dropped unless it is a
+    route (`#!/story/5`, `#/story/5`: the page itself) or `keep_fragment` (an id like `…/live/#post-101`).
     """
-    return _normalise(url, base, strip_tracking=True)
+    return _normalise(url, base, strip_tracking=True, keep_fragment=keep_fragment)
 
 
 def absolute_url(url: str, base: str | None = None) -> str:
@@ -52,9 +53,9 @@ def absolute_url(url: str, base: str | None = None) -> str:
     return _normalise(url, base, strip_tracking=False)
 
 
-def url_key(url: str) -> str:
+def url_key(url: str, *, keep_fragment: bool = False) -> str:
     """Identity key for deduplication: `canonical_url` without scheme, leading "www." and trailing "/"."""
-    key = canonical_url(url)
+    key = canonical_url(url, keep_fragment=keep_fragment)
     match = _SCHEME.match(key)
     if match:
         key = key[match.end() :]
@@ -63,7 +64,7 @@ def url_key(url: str) -> str:
     return key.rstrip("/")
 
 
-def _normalise(url: str, base: str | None, *, strip_tracking: bool) -> str:
+def _normalise(url: str, base: str | None, *, strip_tracking: bool, keep_fragment: bool = False) -> str:
     url = url.strip()
     if "\t" in url or "\n" in url or "\r" in url:
         url = _INSIDE_WS.sub("", url)
@@ -88,7 +89,8 @@ def _normalise(url: str, base: str | None, *, strip_tracking: bool) -> str:
         if strip_tracking:
             query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
         query = _escape(query, _QUERY_SAFE)
-    return urlunsplit((scheme, netloc, path, query, ""))
+    fragment = parts.fragment if keep_fragment or parts.fragment.startswith(("!", "/")) else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
 
 
 def _netloc(netloc: str, scheme: str) -> str:

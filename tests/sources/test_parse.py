@@ -492,7 +492,7 @@ def test_ids_and_links() -> None:
         + item("<title>only a title</title><pubDate>Sat, 20 Dec 2025 12:00:00 +0000</pubDate>")
     )  # fmt: skip
     a, b, c, d, e, f, g = parse(rss(items), feed="t", base_url="https://x.org/feed/").articles
-    assert a.id == "https://www.x.org/a/?p=5"
+    assert a.id == "https://www.x.org/a/?p=5#c"  # an id keeps its fragment: it may be all that tells entries apart
     assert b.id == "https://x.org/?p=20100" and b.url == "https://x.org/b/"
     assert c.id == "tag:x.org,2025:c"
     assert d.id == d.url == "https://x.org/d/"
@@ -564,3 +564,10 @@ def test_parse_is_safe_in_threads() -> None:
     for t in threads:
         t.join()
     assert len(results) == 80 and all(r == expected for r in results)
+
+
+def test_entries_told_apart_only_by_their_ids_fragment_stay_two_articles() -> None:
+    items = item("<title>first</title><link>https://x.org/live/</link><guid>https://x.org/live/#post-101</guid>")
+    items += item("<title>second</title><link>https://x.org/live/</link><guid>https://x.org/live/#post-102</guid>")
+    first, second = parse(rss(items), feed="t").articles
+    assert first.id != second.id

@@ -20,12 +20,14 @@ from syndicator.sources.urls import absolute_url, canonical_url, url_key
         ("http://example.org/a/", None, "http://example.org/a/"),  # the scheme is kept
         (
             "https://www.example.org/a/?utm_source=rss&utm_medium=rss&utm_campaign=x&fbclid=1&gclid=2&mc_cid=3"
-            "&mc_eid=4&igshid=5&_ga=6&ref=7&UTM_Content=8",
+            "&mc_eid=4&igshid=5&_ga=6&ref_src=7&UTM_Content=8",
             None,
             "https://www.example.org/a/",
         ),
         ("https://www.example.org/en/?p=20100&utm_source=rss", None, "https://www.example.org/en/?p=20100"),
-        ("https://www.example.org/?page_id=7&ref=tw&lang=fa", None, "https://www.example.org/?page_id=7&lang=fa"),
+        ("https://www.example.org/?page_id=7&fbclid=tw&lang=fa", None, "https://www.example.org/?page_id=7&lang=fa"),
+        ("https://www.example.org/read?ref=11", None, "https://www.example.org/read?ref=11"),  # may be the article
+        ("https://www.example.org/#!/story/5", None, "https://www.example.org/#!/story/5"),  # a route is the page
         ("https://www.example.org/?s=a+b&q=%2F", None, "https://www.example.org/?s=a+b&q=%2F"),
         ("/en/post/", "https://www.example.org/en/feed/", "https://www.example.org/en/post/"),
         ("post/?utm_source=x", "https://www.example.org/en/", "https://www.example.org/en/post/"),
