@@ -257,6 +257,9 @@ def _int(value: Any) -> int | None:
     return None
 
 
+AMBIGUOUS_5XX = frozenset({500, 502, 504})
+
+
 def to_publish_error(f: GraphFailure, now: datetime) -> PublishError:
     """The whole mapping (see the module docstring's table). `now` is an aware UTC datetime."""
     code = f.code
@@ -317,7 +320,10 @@ def to_publish_error(f: GraphFailure, now: datetime) -> PublishError:
             wait = timedelta(minutes=f.usage.regain_minutes)
         return RetryLater(f"{what}: HTTP 429 too many requests{said}", retry_at=now + wait, code=code or status)
     if status is not None and status >= 500:
-        return Transient(f"{what}: server error HTTP {status}{said}", code=code or status)
+        # Graph's own error body means the API answered; a gateway's 502/504 (or a bare 500) may come after the
+        # platform acted on the request: maybe posted
+        gateway = status in AMBIGUOUS_5XX and code is None
+        return Transient(f"{what}: server error HTTP {status}{said}", code=code or status, maybe_sent=gateway)
     if f.is_transient:
         return Transient(f"{what}: temporary Meta failure{said}", code=code)
     if code is None and status in (401, 403):

@@ -292,8 +292,10 @@ def map_error(exc: TelegramError, *, now: datetime, timeout: float | None = None
         return Transient(f"Telegram did not answer{limit}", code="timeout", maybe_sent=not unsent)
     if isinstance(exc, NetworkError):
         cause = exc.__cause__
-        if cause is None or isinstance(cause, TelegramError):  # PTB read an HTTP answer (a 5xx): no post
-            return Transient(f"Telegram server error: {description}", code="server")
+        if cause is None or isinstance(cause, TelegramError):  # PTB read an HTTP answer (a 5xx)
+            # a gateway's 502/504 may come after the Bot API sent the message: maybe posted
+            gateway = any(word in description for word in ("Bad Gateway", "Gateway Time", "502", "504"))
+            return Transient(f"Telegram server error: {description}", code="server", maybe_sent=gateway)
         # no answer: the request may have arrived, unless no connection was ever made
         unsent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError))
         return Transient(f"Telegram network error: {description}", code="network", maybe_sent=not unsent)

@@ -271,7 +271,8 @@ def map_error(exc: BaseException, *, now: datetime, timeout: float | None = None
                 return AuthError(f"X says the app or account may not do this (403){detail}", code=403)
             return Permanent(f"X refused the post (403){detail}", code=403)
         if isinstance(exc, tweepy.TwitterServerError) or status >= 500 or status == 408:
-            return Transient(f"X server error ({status}){detail}", code=status)
+            # a gateway's 502/504 may come after X made the post: maybe posted
+            return Transient(f"X server error ({status}){detail}", code=status, maybe_sent=status in (502, 504))
         return Permanent(f"X rejected the request ({status}){detail}", code=status)
     if isinstance(exc, requests.Timeout):
         limit = f" within {timeout:g}s" if timeout else ""

@@ -268,10 +268,12 @@ async def test_with_hold_an_ambiguous_failure_waits_for_a_human(tmp_path: Any) -
             else:  # every injected failure came before the handler: an unknown post was never made here
                 assert (received[r.key], held[r.key]) == (0, 0), (name, r.id)
                 assert r.attempts >= 1 and r.last_error
-        # what the last call of each unknown delivery met: never a 5xx (an answer: nothing was posted)
+        # what the last call of each unknown delivery met: never the platform's own 5xx answer (nothing was posted);
+        # a gateway's 502 (the Telegram fake's) may come after the message went out, so it counts as ambiguous
         last: dict[tuple[str, str] | None, str | None] = {a.key: a.injected for a in fake.post_arrivals()}
         met = Counter(last[r.key] for r in mine if r.state == "unknown")
-        assert met and set(met) <= {"drop", "timeout"}, f"{name}: {met}"
+        ambiguous = {"drop", "timeout", "5xx"} if name == "telegram" else {"drop", "timeout"}
+        assert met and set(met) <= ambiguous, f"{name}: {met}"
 
 
 async def test_an_unreachable_platform_is_retried_not_unknown(tmp_path: Any) -> None:

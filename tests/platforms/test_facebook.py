@@ -483,3 +483,12 @@ def test_redact() -> None:
     cleaned = meta.redact(text)
     assert TOKEN not in cleaned and "1|x" not in cleaned
     assert meta.redact(f"oops {APP_SECRET}", [APP_SECRET]) == "oops ***"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "maybe_sent"),
+    [(502, None, True), (504, None, True), (500, None, True), (503, None, False), (500, 2, False)],
+)
+def test_a_gateway_error_without_graphs_answer_may_have_posted(status: int, code: int | None, maybe_sent: bool) -> None:
+    error = meta.to_publish_error(meta.GraphFailure("facebook", "publish", status=status, code=code), NOW)
+    assert isinstance(error, Transient) and error.maybe_sent is maybe_sent
