@@ -332,6 +332,8 @@ class FacebookPublisher(Publisher):
                 )
         except requests.JSONDecodeError:
             failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
+        except requests.ConnectTimeout:  # no connection was made: nothing can have been posted
+            failure = self._network(action, "connection", "connect timed out")
         except requests.Timeout:
             failure = self._network(action, "timeout", f"timed out (timeout {self._timeout:g}s)")
         except requests.RequestException as exc:

@@ -274,6 +274,8 @@ def map_error(exc: BaseException, *, now: datetime, timeout: float | None = None
             # a gateway's 502/504 may come after X made the post: maybe posted
             return Transient(f"X server error ({status}){detail}", code=status, maybe_sent=status in (502, 504))
         return Permanent(f"X rejected the request ({status}){detail}", code=status)
+    if isinstance(exc, requests.ConnectTimeout):  # no connection was made: nothing can have been posted
+        return Transient(f"could not reach X ({type(exc).__name__})", code="connection")
     if isinstance(exc, requests.Timeout):
         limit = f" within {timeout:g}s" if timeout else ""
         return Transient(f"X did not answer{limit} ({type(exc).__name__})", code="timeout")

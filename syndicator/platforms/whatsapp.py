@@ -209,6 +209,8 @@ class WhatsAppPublisher(Publisher):
         failure: GraphFailure | None = None
         try:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.ConnectTimeout:  # no connection was made: nothing can have been sent
+            failure = GraphFailure("whatsapp", action, network="connection", message="connect timed out")
         except requests.Timeout:
             failure = GraphFailure("whatsapp", action, network="timeout", message=f"timed out ({self._timeout:g}s)")
         except requests.RequestException as exc:
