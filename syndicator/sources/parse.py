@@ -970,8 +970,16 @@ _MONTHS = {
     "nov": 11, "dec": 12, "sept": 9, "janv": 1, "févr": 2, "fevr": 2, "fév": 2, "fev": 2, "mars": 3, "avr": 4,
     "mai": 5, "juin": 6, "juil": 7, "août": 8, "aout": 8, "déc": 12, "mär": 3, "mrz": 3, "okt": 10, "dez": 12,
     "ene": 1, "abr": 4, "ago": 8, "dic": 12, "gen": 1, "giu": 6, "lug": 7, "set": 9, "ott": 10, "maj": 5,
-    "mei": 5,
+    "mei": 5, "janar": 1, "shkurt": 2, "prill": 4, "qershor": 6, "korrik": 7, "gusht": 8, "shtator": 9,
+    "tetor": 10, "nëntor": 11, "nentor": 11, "dhjetor": 12,
 }  # fmt: skip
+# weekday names whose first letters look like a month ("mardi" → "mar"): never read as the month
+_WEEKDAYS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche "
+    "lunes martes miércoles miercoles jueves viernes sábado sabado domingo lunedì lunedi martedì martedi "
+    "mercoledì mercoledi giovedì giovedi venerdì venerdi sabato domenica montag dienstag mittwoch donnerstag "
+    "freitag samstag sonntag hënë hene martë marte mërkurë merkure enjte premte shtunë shtune diel".split()
+)
 _ZONES = {
     "ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420,
     "mdt": -360, "pst": -480, "pdt": -420, "akst": -540, "akdt": -480, "hst": -600, "adt": -180, "nst": -210,
@@ -1082,7 +1090,7 @@ def _rfc822_date(text: str) -> datetime | None:
         date_part = text[: time.start()] + " " + after
     month = 0
     for word in _WORDS.findall(date_part.lower()):
-        if not month:
+        if not month and word not in _WEEKDAYS:
             month = _MONTHS.get(word) or _MONTHS.get(word[:4]) or _MONTHS.get(word[:3]) or 0
             if month:
                 continue

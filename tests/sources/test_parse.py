@@ -571,3 +571,15 @@ def test_entries_told_apart_only_by_their_ids_fragment_stay_two_articles() -> No
     items += item("<title>second</title><link>https://x.org/live/</link><guid>https://x.org/live/#post-102</guid>")
     first, second = parse(rss(items), feed="t").articles
     assert first.id != second.id
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("mardi, 25 nov 2025 10:00:00 +0100", datetime(2025, 11, 25, 9, 0, tzinfo=UTC)),
+        ("martes, 25 nov 2025 10:00:00 +0100", datetime(2025, 11, 25, 9, 0, tzinfo=UTC)),
+        ("e martë, 25 nëntor 2025 10:00 +0100", datetime(2025, 11, 25, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_weekday_is_never_read_as_the_month(raw: str, expected: datetime) -> None:
+    assert parse_date(raw) == expected
