@@ -301,7 +301,7 @@ class StoreCollector:
         app = self.app
         now = app.clock()
         counts = reports.target_counts(app.store, app.config.targets, now=now)
-        status = collect_status(app)  # quotas and cost, computed the way `syndicator status` shows them
+        status = collect_status(app, counts)  # quotas and cost, computed the way `syndicator status` shows them
         targets = app.config.targets
 
         def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:

@@ -8,9 +8,11 @@ from syndicator.app import App
 from syndicator.store import reports
 
 
-def collect_status(app: App) -> dict[str, Any]:
+def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`counts`: `reports.target_counts` already read by the caller (metrics), so a scrape reads the store once."""
     now = app.clock()
-    counts = reports.target_counts(app.store, app.config.targets, now=now)
+    if counts is None:
+        counts = reports.target_counts(app.store, app.config.targets, now=now)
     targets = []
     oldest: dict[str, Any] | None = None
     for name, target in app.config.targets.items():

@@ -135,11 +135,8 @@ class Worker:
             if self.stop_event.is_set():
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), await self._idle_time())
+                await asyncio.wait_for(self.wake.wait(), await idle_seconds(self.app))
             self.wake.clear()
-
-    async def _idle_time(self) -> float:
-        return await idle_seconds(self.app)
 
     async def _round(self) -> None:
         try:
