@@ -11,7 +11,9 @@ import asyncio
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.app import App
 from syndicator.article import DeliveryState, Post
@@ -26,6 +28,7 @@ from syndicator.sources.urls import url_key
 from syndicator.store import feeds as feed_store
 from syndicator.store import manage
 from syndicator.store.articles import row_to_article
+from syndicator.store.replays import StoreReplayGuard
 
 if TYPE_CHECKING:
     from syndicator.worker import Worker
@@ -94,7 +97,7 @@ class Pushes:
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
         self.app = worker.app
-        self.guard = webhook.ReplayGuard()
+        self.guard = StoreReplayGuard(self.app.store)  # in the store: every worker sees it, a restart keeps it
         self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> dict[tuple[str, str], Handler]:
@@ -109,14 +112,20 @@ class Pushes:
         settings = self.app.config.webhook
         if settings is None:
             return HttpResponse.json(404, {"error": "the publish webhook is not configured ([webhook])"})
-        result = webhook.verify(
-            settings,
-            req.headers,
-            req.body,
-            now=self.app.clock(),
-            guard=self.guard,
-            feeds={f.name for f in self.app.config.feeds},
-        )
+        try:
+            result = await asyncio.to_thread(
+                webhook.verify,
+                settings,
+                req.headers,
+                req.body,
+                now=self.app.clock(),
+                guard=self.guard,
+                feeds={f.name for f in self.app.config.feeds},
+            )
+        except SQLAlchemyError as exc:
+            # without the replay record a call cannot be told from its copy: refuse it, the sender retries
+            log.error("webhook.store_failed", error=exc.__class__.__name__, peer=req.peer)
+            return HttpResponse.json(503, {"error": "store unavailable, try again"})
         if isinstance(result, webhook.Refusal):
             log.warning("webhook.refused", status=result.status, reason=result.reason, peer=req.peer)
             return HttpResponse.json(result.status, {"error": result.reason})
@@ -187,31 +196,36 @@ class Pushes:
     # ── WebSub ────────────────────────────────────────────────────────────────────────────────────────────
     async def websub_verify(self, req: HttpRequest) -> HttpResponse:
         params = {k: v[-1] for k, v in parse_qs(req.query, keep_blank_values=True).items()}
-        name = params.get("feed", "")
+        name, token = params.get("feed", ""), params.get("token", "")
         sub = await asyncio.to_thread(feed_store.subscription, self.app.store, name) if name else None
-        answer = websub.answer_intent(sub, params, now=self.app.clock())
+        settings = self.app.config.webhook
+        lease = settings.websub_lease if settings is not None else timedelta(0)
+        answer = websub.answer_intent(sub, params, token=token, now=self.app.clock(), max_lease=lease)
         if answer.status == 200 and sub is not None:
             if answer.denied:
-                await asyncio.to_thread(feed_store.set_subscription, self.app.store, name, sub_state="failed")
+                await asyncio.to_thread(feed_store.deny_subscription, self.app.store, name, token=token)
                 log.warning("websub.denied", feed=name, reason=params.get("hub.reason", ""))
             else:
-                await asyncio.to_thread(
-                    feed_store.set_subscription,
-                    self.app.store,
-                    name,
-                    sub_state="active",
-                    sub_expires_at=answer.expires_at,
+                expires = answer.expires_at or self.app.clock() + lease
+                confirmed = await asyncio.to_thread(
+                    feed_store.confirm_subscription, self.app.store, name, token=token, expires_at=expires
                 )
-                log.info("websub.active", feed=name, hub=sub.hub, expires=answer.expires_at)
+                if not confirmed:  # another request replaced this one since we read it
+                    log.warning("websub.verify_refused", feed=name, reason="superseded")
+                    return HttpResponse(404, b"not expecting this", "text/plain; charset=utf-8")
+                log.info("websub.active", feed=name, hub=sub.hub, expires=expires)
         else:
-            log.warning("websub.verify_refused", feed=name, reason=answer.body)
+            log.warning("websub.verify_refused", feed=name, reason=answer.body, peer=req.peer)
         return HttpResponse(answer.status, answer.body.encode(), "text/plain; charset=utf-8")
 
     async def websub_notify(self, req: HttpRequest) -> HttpResponse:
         params = {k: v[-1] for k, v in parse_qs(req.query).items()}
-        name = params.get("feed", "")
+        name, token = params.get("feed", ""), params.get("token", "")
         sub = await asyncio.to_thread(feed_store.subscription, self.app.store, name) if name else None
-        if sub is None:
+        # the token first: the signature only proves who knows the secret, the token that this is the callback
+        # of the subscription we hold now (a caller without it learns nothing, not even whether the feed exists)
+        if sub is None or not websub.token_ok(sub, token):
+            log.warning("websub.notify_refused", feed=name, peer=req.peer)
             return HttpResponse.json(404, {"error": "unknown subscription"})
         if not websub.signature_ok(sub.secret, req.headers.get("x-hub-signature", ""), req.body):
             # WebSub says: acknowledge, but ignore the message
@@ -249,8 +263,12 @@ class Pushes:
             due = _subscription_due(sub, now, margin)
             if not due:
                 continue
-            secret = sub.secret if sub.state == "active" and sub.secret else secrets.token_hex(24)
-            callback = f"{settings.public_url.rstrip('/')}/hooks/websub?feed={quote(sub.feed)}"
+            # a renewal keeps the callback (so the hub renews, not adds, a subscription) and its secret; anything
+            # else, and a subscription made before tokens, starts afresh
+            renewal = sub.state == "active" and bool(sub.secret) and bool(sub.token)
+            secret = sub.secret if renewal and sub.secret else secrets.token_hex(24)
+            token = sub.token if renewal and sub.token else websub.new_token()
+            callback = websub.callback_url(settings.public_url, sub.feed, token)
             # several workers on one database: only the one whose claim lands asks the hub, so the secret the
             # hub keeps is the one stored
             claimed = await asyncio.to_thread(
@@ -260,6 +278,7 @@ class Pushes:
                 seen_requested_at=sub.requested_at,
                 now=now,
                 secret=secret,
+                token=token,
                 state="requested" if sub.state != "active" else "active",
             )
             if not claimed:
@@ -276,7 +295,9 @@ class Pushes:
                 )
                 log.info("websub.requested", feed=sub.feed, hub=sub.hub, renewal=sub.state == "active")
             except FeedError as exc:
-                await asyncio.to_thread(feed_store.set_subscription, self.app.store, sub.feed, sub_state="failed")
+                await asyncio.to_thread(
+                    feed_store.set_subscription, self.app.store, sub.feed, sub_state="failed", sub_pending=False
+                )
                 log.warning("websub.failed", feed=sub.feed, hub=sub.hub, error=str(exc))
 
     def _spawn(self, coro: Any) -> None:

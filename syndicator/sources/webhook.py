@@ -2,7 +2,9 @@
 
 Signature: `X-Syndicator-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>` with
 `X-Syndicator-Timestamp: <unix seconds>`. Timestamps further than `max_skew` from now are refused, and a
-signature already used within that window is refused too, so a captured request cannot be replayed.
+call already seen (its `nonce` when the body has one, else its signature) is refused too, so a captured request
+cannot be replayed. What "already seen" means is the guard's business: the worker's lives in the store, so it
+holds across workers and restarts.
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from syndicator.config import WebhookSettings
@@ -41,22 +42,19 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-class ReplayGuard:
-    """Signatures seen within the freshness window (in memory: after a restart the window still bounds replays)."""
+class ReplayGuard(Protocol):
+    """Remembers calls for twice the freshness window; False when `key` was seen within it (a replay)."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def first_time(self, key: str, *, now: datetime, window: timedelta) -> bool: ...
 
-    def first_time(self, signature: str, *, now: float, window: float) -> bool:
-        with self._lock:
-            for key, seen_at in list(self._seen.items()):
-                if now - seen_at > 2 * window:
-                    del self._seen[key]
-            if signature in self._seen:
-                return False
-            self._seen[signature] = now
-            return True
+
+def replay_key(signature: str, fields: dict[str, object]) -> str:
+    """The nonce when the sender gives one (a call re-signed with a new timestamp is still the same call), else
+    the signature, which covers timestamp and body."""
+    nonce = fields.get("nonce")
+    if isinstance(nonce, str | int) and not isinstance(nonce, bool) and str(nonce):
+        return f"nonce:{nonce}"
+    return f"signature:{signature}"
 
 
 def verify(
@@ -87,11 +85,13 @@ def verify(
     given = signature.strip().encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(sign(settings.secret, timestamp, body).encode(), given):
         return Refusal(401, "bad signature")
-    if not guard.first_time(signature.strip(), now=time.monotonic(), window=settings.max_skew.total_seconds()):
-        return Refusal(409, "replayed request")
     fields = _fields(ctype, body)
     if isinstance(fields, Refusal):
         return fields
+    # recorded before the checks that read the configuration: a call refused for a feed not configured yet
+    # cannot be replayed once it is
+    if not guard.first_time(replay_key(signature.strip(), fields), now=now, window=settings.max_skew):
+        return Refusal(409, "replayed request")
     feed = str(fields.get("feed") or "")
     if not feed:
         return Refusal(400, "'feed' is required")

@@ -2,14 +2,21 @@
 
 The notification body is not trusted as content: a valid notification only tells the worker to poll that feed
 now, exactly like the publish webhook, so what is posted always comes through the normal pipeline.
+
+Anyone can call our callback, so each subscription request carries a fresh random token in its callback URL
+(only the hub we asked learns it). A verification counts only with that token, for the topic we asked, while
+we wait for one (a first request or a renewal), and never for a longer lease than we asked; otherwise a
+stranger could mark a subscription active for decades and slow the feed's polling down to the safety net.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import requests
 
@@ -47,11 +54,30 @@ class IntentAnswer:
     denied: bool = False
 
 
-def answer_intent(sub: Subscription | None, params: dict[str, str], *, now: datetime) -> IntentAnswer:
-    """The hub's GET to our callback: echo the challenge only for a subscription we asked for."""
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def callback_url(public_url: str, feed: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/hooks/websub?feed={quote(feed, safe='')}&token={token}"
+
+
+def token_ok(sub: Subscription | None, given: str) -> bool:
+    """The callback's token is the stored one (constant time). A subscription made before tokens has none: no
+    call proves it is the hub's, so none passes here."""
+    if sub is None or not sub.token or not given:
+        return False
+    # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+    return hmac.compare_digest(sub.token.encode(), given.encode("utf-8", "surrogateescape"))
+
+
+def answer_intent(
+    sub: Subscription | None, params: dict[str, str], *, token: str, now: datetime, max_lease: timedelta
+) -> IntentAnswer:
+    """The hub's GET to our callback: echo the challenge only for the request we are waiting for."""
     mode = params.get("hub.mode", "")
-    if sub is None:
-        return IntentAnswer(404, "unknown subscription")
+    if sub is None or not token_ok(sub, token):
+        return IntentAnswer(404, "unknown subscription")  # the same answer: a guess learns nothing
     if params.get("hub.topic") != sub.topic:  # a denial too: only for the topic we asked for
         return IntentAnswer(404, "topic mismatch")
     if mode == "denied":
@@ -59,14 +85,17 @@ def answer_intent(sub: Subscription | None, params: dict[str, str], *, now: date
     challenge = params.get("hub.challenge", "")
     if not challenge:
         return IntentAnswer(400, "missing hub.challenge")
-    if mode == "subscribe" and sub.state in ("requested", "active"):
-        try:
-            lease = int(params.get("hub.lease_seconds", "0"))
-        except ValueError:
-            lease = 0
-        expires = now + timedelta(seconds=lease) if lease > 0 else None
-        return IntentAnswer(200, challenge, expires_at=expires)
+    if mode == "subscribe" and sub.pending:
+        return IntentAnswer(200, challenge, expires_at=now + granted_lease(params, max_lease))
     return IntentAnswer(404, "not expecting this")  # we never ask to unsubscribe: refuse forged unsubscriptions
+
+
+def granted_lease(params: dict[str, str], asked: timedelta) -> timedelta:
+    """The hub's lease, never longer than the one we asked for; a verification without a usable lease (the spec
+    requires one) is taken as granting ours, so the renewal is still scheduled."""
+    raw = params.get("hub.lease_seconds", "")
+    seconds = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else 0
+    return min(timedelta(seconds=seconds), asked) if seconds > 0 else asked
 
 
 def signature_ok(secret: str | None, header: str, body: bytes) -> bool:

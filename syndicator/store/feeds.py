@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -110,7 +110,7 @@ def remember_hub(store: Store, name: str, *, hub: str, topic: str) -> None:
         conn.execute(
             update(f)
             .where(f.c.name == name, or_(f.c.hub.is_(None), f.c.hub != hub, f.c.topic != topic))
-            .values(hub=hub, topic=topic, sub_state=None, sub_expires_at=None)
+            .values(hub=hub, topic=topic, sub_state=None, sub_expires_at=None, sub_token=None, sub_pending=False)
         )
 
 
@@ -120,10 +120,12 @@ class Subscription:
     hub: str
     topic: str
     state: str | None
-    secret: str | None
+    secret: str | None = field(repr=False)
     requested_at: datetime | None
     expires_at: datetime | None
     last_poll_at: datetime | None
+    token: str | None = field(default=None, repr=False)  # in our callback URL; None: made before tokens
+    pending: bool = False  # we asked the hub and wait for its verification (a first request or a renewal)
 
 
 def subscriptions(store: Store) -> list[Subscription]:
@@ -140,6 +142,8 @@ def subscriptions(store: Store) -> list[Subscription]:
             r["sub_requested_at"],
             r["sub_expires_at"],
             r["last_poll_at"],
+            r["sub_token"],
+            bool(r["sub_pending"]),
         )
         for r in rows
     ]
@@ -150,16 +154,24 @@ def subscription(store: Store, feed: str) -> Subscription | None:
 
 
 def set_subscription(store: Store, feed: str, **values: object) -> None:
-    """sub_state / sub_secret / sub_requested_at / sub_expires_at."""
+    """sub_state / sub_secret / sub_token / sub_pending / sub_requested_at / sub_expires_at."""
     f = t.feeds
     with store.engine.begin() as conn:
         conn.execute(update(f).where(f.c.name == feed).values(**values))
 
 
 def claim_subscription_request(
-    store: Store, feed: str, *, seen_requested_at: datetime | None, now: datetime, secret: str, state: str
+    store: Store,
+    feed: str,
+    *,
+    seen_requested_at: datetime | None,
+    now: datetime,
+    secret: str,
+    token: str,
+    state: str,
 ) -> bool:
-    """Take the right to send the next (re)subscription request for a feed, with the secret it will carry.
+    """Take the right to send the next (re)subscription request for a feed, with the secret and callback token
+    it will carry; from now on the hub's verification is expected.
 
     Compare-and-set on `sub_requested_at`: it succeeds only if nobody requested since this worker read the
     subscription, so with several workers on one database exactly one asks the hub, and the secret stored is the
@@ -169,6 +181,32 @@ def claim_subscription_request(
     seen = f.c.sub_requested_at.is_(None) if seen_requested_at is None else f.c.sub_requested_at == seen_requested_at
     with store.engine.begin() as conn:
         result = conn.execute(
-            update(f).where(f.c.name == feed, seen).values(sub_requested_at=now, sub_secret=secret, sub_state=state)
+            update(f)
+            .where(f.c.name == feed, seen)
+            .values(sub_requested_at=now, sub_secret=secret, sub_token=token, sub_state=state, sub_pending=True)
+        )
+    return result.rowcount == 1
+
+
+def confirm_subscription(store: Store, feed: str, *, token: str, expires_at: datetime) -> bool:
+    """The hub verified the request we are waiting for. Conditional on the token still being the stored one:
+    a new request made meanwhile (new token, new secret) is not confirmed by the old one's verification."""
+    f = t.feeds
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(f)
+            .where(f.c.name == feed, f.c.sub_token == token, f.c.sub_pending.is_(True))
+            .values(sub_state="active", sub_expires_at=expires_at, sub_pending=False)
+        )
+    return result.rowcount == 1
+
+
+def deny_subscription(store: Store, feed: str, *, token: str) -> bool:
+    f = t.feeds
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(f)
+            .where(f.c.name == feed, f.c.sub_token == token)
+            .values(sub_state="failed", sub_expires_at=None, sub_pending=False)
         )
     return result.rowcount == 1

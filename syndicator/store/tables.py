@@ -69,6 +69,9 @@ feeds = Table(
     Column("sub_secret", Text),
     Column("sub_requested_at", UTCDateTime),
     Column("sub_expires_at", UTCDateTime),
+    Column("sub_token", Text),  # the secret part of our callback URL: only the hub we asked knows it
+    # we asked the hub (a first request or a renewal) and its verification has not come yet
+    Column("sub_pending", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 articles = Table(
@@ -163,4 +166,13 @@ target_state = Table(
     Column("auth_failed", Boolean, nullable=False, default=False),  # cleared by a passing `check`
     Column("rate", Text),  # last RateInfo the platform reported, JSON
     Column("updated_at", UTCDateTime),
+)
+
+webhook_replays = Table(
+    "webhook_replays",
+    metadata,
+    # sha256 of the call's nonce (or its signature): a second INSERT of the same key is a replay, on any worker
+    Column("key", String(64), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_webhook_replays_seen", "seen_at"),
 )

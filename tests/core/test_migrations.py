@@ -55,3 +55,21 @@ def test_schema_head_constant_matches_the_newest_migration() -> None:
 
     scripts = ScriptDirectory(str(resources.files("syndicator") / "migrations"))
     assert scripts.get_current_head() == SCHEMA_HEAD
+
+
+def test_upgrade_to_0005_drops_websub_subscriptions_made_without_a_token(store_url: str) -> None:
+    """Before 0005 anyone could verify a subscription (a lease until 2058, polling slowed): none is kept."""
+    store = Store(store_url, migrate=False)
+    with store.engine.begin() as conn:
+        command.upgrade(_cfg(conn), "0004")
+        conn.execute(
+            text(
+                "INSERT INTO feeds (name, url, initialized, last_items, hub, topic, sub_state, sub_secret, "
+                "sub_requested_at, sub_expires_at) VALUES ('f', 'https://e.org/feed', true, 0, 'https://hub.e.org/', "
+                "'https://e.org/feed', 'active', 's', '2026-01-01', '2058-01-01')"
+            )
+        )
+    store.migrate()
+    with store.engine.connect() as conn:
+        row = conn.execute(text("SELECT hub, sub_state, sub_expires_at, sub_token, sub_pending FROM feeds")).one()
+    assert row[0] == "https://hub.e.org/" and row[1:4] == (None, None, None) and not row[4]

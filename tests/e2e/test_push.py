@@ -463,6 +463,10 @@ async def test_websub_subscribe_verify_notify_renew_and_bad_signature(running: S
         sub = subscription(s.worker.app.store, "en")
         assert sub is not None and sub.state == "active" and sub.expires_at is not None
         callback = form["hub.callback"]
+        assert "token=" in callback  # the callback carries this subscription's own token
+        # the callback without its token: a stranger's notification (even signed with the secret) is refused
+        tokenless = re.sub(r"&token=[^&]+", "", callback)
+        assert await asyncio.to_thread(hub.publish, tokenless, form["hub.secret"], b"<rss/>") == 404
         # a forged verification for another topic is refused
         forged = await asyncio.to_thread(
             requests.get,
