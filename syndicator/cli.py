@@ -104,15 +104,16 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from syndicator.errors import ConfigError, SyndicatorError
+    from syndicator.redaction import error_line  # one line, redacted like the logs, capped
 
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
     except ConfigError as exc:
-        print(f"syndicator: configuration error: {exc}", file=sys.stderr)
+        print(f"syndicator: configuration error: {error_line(str(exc))}", file=sys.stderr)
         return 2
     except SyndicatorError as exc:
-        print(f"syndicator: {exc}", file=sys.stderr)
+        print(f"syndicator: {error_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

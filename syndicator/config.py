@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from syndicator.article import PLATFORMS
 from syndicator.errors import ConfigError
+from syndicator.files import read_text_file
 from syndicator.platforms.settings import (
     SETTINGS_BY_PLATFORM,
     PlatformSettings,
@@ -29,6 +30,7 @@ from syndicator.render.options import RenderOptions
 from syndicator.schema import build
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
+CONFIG_FILE_CAP = 1024 * 1024
 EMBEDDED = "<embedded defaults>"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -218,16 +220,11 @@ def load(
     chosen = path or env.get("SYNDICATOR_CONFIG")
     if chosen:
         file = Path(chosen)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("configuration file not found", source=str(file)) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", source=str(file)) from None
+        text = read_text_file(file, max_bytes=CONFIG_FILE_CAP, what="configuration file")
         source, base_dir = str(file), file.resolve().parent
     elif DEFAULT_CONFIG_PATH.exists():
         source, base_dir = str(DEFAULT_CONFIG_PATH), DEFAULT_CONFIG_PATH.resolve().parent
-        text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+        text = read_text_file(DEFAULT_CONFIG_PATH, max_bytes=CONFIG_FILE_CAP, what="configuration file")
     else:
         data_dir = resources.files("syndicator") / "data"
         text = (data_dir / "default.toml").read_text(encoding="utf-8")
@@ -247,7 +244,7 @@ def parse(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=source) from None
+        raise ConfigError(f"not valid TOML: {_toml_problem(exc)}", source=source) from None
 
     known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook"}
     for key in raw:
@@ -326,10 +323,8 @@ def _target(
     platform_keys = {k: v for k, v in table.items() if k not in _TARGET_COMMON}
     settings = build(platform_cls, platform_keys, source=source, where=where)
     if isinstance(settings, WhatsAppSettings) and settings.recipients_file:
-        file = Path(_resolve_local(settings.recipients_file, base))
-        if not file.is_file():
-            raise ConfigError(f"file not found: {file}", source=source, key=f"{where}.recipients_file")
-        settings = replace(settings, recipients_file=str(file))
+        # absolute but not resolved: an error names the file the configuration names, not a symlink's target
+        settings = replace(settings, recipients_file=os.path.abspath(base / settings.recipients_file))
     if isinstance(settings, WhatsAppSettings):
         from syndicator.platforms.whatsapp import recipients
 
@@ -337,8 +332,11 @@ def _target(
             if not recipients(settings):
                 raise ConfigError("no recipients: set 'recipients' or 'recipients_file'", source=source, key=where)
         except ConfigError as exc:
-            if exc.source and exc.source != source:
+            if exc.source and exc.source != source and exc.key:
                 raise  # names the recipients file and line
+            if exc.source and exc.source != source:  # the file itself: missing, not a regular file, too large
+                reason = f"{exc.source}: {exc.reason}"
+                raise ConfigError(reason, source=source, key=f"{where}.recipients_file") from None
             raise ConfigError(exc.reason, source=source, key=f"{where}.recipients") from None
     is_dry = dry_run or common.dry_run
     secret_values: dict[str, str] = {}
@@ -357,6 +355,19 @@ def _target(
     values = {f.name: getattr(common, f.name) for f in fields(TargetCommon)}
     values.update(dry_run=is_dry, api_base=common.api_base.rstrip("/"))
     return TargetSettings(name=name, settings=settings, secrets=Secrets(secret_values), **values)
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message with what it quotes from the file (a key, a character) cut out: what and where only.
+    'Cannot declare ('feeds', 'x') twice (at line 9, column 1)' → 'Cannot declare … twice (at line 9, column 1)'."""
+    text = str(exc).splitlines()[0] if str(exc) else "parse error"
+    match = re.match(r"^(.*?)(\s*\((?:at line \d+, column \d+|at end of document)\))?$", text)
+    body, where = (match.group(1), match.group(2) or "") if match else (text, "")
+    quoted = [i for i, c in enumerate(body) if c in "('\""]
+    if quoted and not re.fullmatch(r"Expected '[=\]}\[,.]'.*", body):  # the parser's own '=', not the file's
+        last = max((i for i, c in enumerate(body) if c in ")'\""), default=-1)
+        body = body[: quoted[0]] + "…" + body[last + 1 :] if last > quoted[0] else body[: quoted[0]] + "…"
+    return body.strip() + where
 
 
 def _resolve_local(url: str, base: Path) -> str:

@@ -3,59 +3,42 @@ every line of every logger — the libraries' own included (httpx logs request U
 
 Usage: `log = get_logger(); log.info("delivery.sent", target="x_en", delivery=12)` — the first argument is the
 event name, keywords are its fields.
+
+Every value is cleaned, redacted and capped *before* it is serialised (`syndicator.redaction`), so a JSON line
+always parses, whatever a feed put in a title: a field is at most FIELD_CAP characters (a post's `text`
+TEXT_CAP, a traceback EXCEPTION_CAP, keeping its end), and a whole JSON line at most LINE_CAP bytes of UTF-8;
+a line that would be longer is written again with smaller caps, and at worst as its `ts`, `level`, `event` and
+ids with `"truncated"`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
+import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-_PATTERNS = [
-    # Telegram bot tokens, in URLs (/bot123:ABC/sendMessage) or anywhere
-    (re.compile(r"(?<![A-Za-z0-9])(bot)?\d{5,12}:[A-Za-z0-9_-]{20,}"), r"\1[REDACTED]"),
-    # query/form parameters carrying credentials
-    (
-        re.compile(
-            r"((?:access_token|input_token|client_secret|appsecret_proof|oauth_signature|oauth_token|"
-            r"oauth_consumer_key|api_key|token|password)=)[^&\s\"']+",
-            re.I,
-        ),
-        r"\1[REDACTED]",
-    ),
-    # Authorization headers: Bearer / OAuth / Basic
-    (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=%-]+", re.I), r"\1[REDACTED]"),
-    (re.compile(r"(OAuth\s+)[^\n]+", re.I), r"\1[REDACTED]"),
-    (re.compile(r"(Basic\s+)[A-Za-z0-9+/=]+", re.I), r"\1[REDACTED]"),
-    (re.compile(r"(['\"]?authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+", re.I), r"\1[REDACTED]"),
-    # passwords in database URLs
-    (re.compile(r"(://[^:/@\s]+):[^@\s]+@"), r"\1:[REDACTED]@"),
-]
+from syndicator.redaction import (
+    EXCEPTION_CAP,
+    FIELD_CAP,
+    KEY_CAP,
+    MARK,
+    MAX_NODES,
+    TEXT_CAP,
+    Redactor,
+    is_secret_key,
+    redactor,
+)
 
+__all__ = ["LINE_CAP", "Redactor", "get_logger", "observe", "redactor", "setup"]
 
-class Redactor:
-    """Known secret values (from the environment) plus patterns that look like credentials."""
+LINE_CAP = 16_000  # bytes: Docker's json-file driver splits longer lines, and a split JSON line parses no more
+MESSAGE_CAP = 2_000  # a library record's formatted message
+IDS = ("feed", "article", "target", "delivery")
 
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-
-    def add(self, values: Iterable[str]) -> None:
-        self._values.update(v for v in values if v and len(v) >= 4)
-
-    def __call__(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, "[REDACTED]")
-        for pattern, repl in _PATTERNS:
-            text = pattern.sub(repl, text)
-        return text
-
-
-redactor = Redactor()
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -109,57 +92,119 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # arguments that do not fit the format: the template alone, never the arguments
+        return f"{record.msg} (log arguments did not match the format)"
+
+
+def _exception(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    if record.exc_text:  # already formatted (and redacted) by the library loggers' filter
+        return record.exc_text
+    return formatter.formatException(record.exc_info) if record.exc_info else ""
+
+
+def _cap(key: str) -> int:
+    return TEXT_CAP if key == "text" else MESSAGE_CAP if key == "message" else FIELD_CAP
+
+
+def _scrubbed(fields: Mapping[str, Any], taken: Mapping[str, Any], scale: int) -> dict[str, Any]:
+    """Each field cleaned, redacted and capped (caps divided by `scale`); keys redacted too."""
+    budget = [MAX_NODES // scale]
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if budget[0] <= 0:
+            out["…"] = f"{len(fields) - len(out)} more fields"
+            break
+        name = redactor.scrub_key(key)
+        if name in taken or name in out:
+            continue
+        secret = is_secret_key(key) and value
+        out[name] = MARK if secret else redactor.scrub_value(value, _cap(name) // scale, budget=budget)
+    return out
+
+
+def _dumps(doc: Mapping[str, Any]) -> str:
+    # U+2028/U+2029 are line breaks to many readers (Python's str.splitlines among them): escape them
+    line = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _fits(line: str) -> bool:
+    return len(line) * 4 <= LINE_CAP or len(line.encode("utf-8")) <= LINE_CAP
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        try:
+            return self._format(record)
+        except Exception:  # whatever happened, the stream gets one line that parses
+            doc = {"ts": _ts(record), "level": str(record.levelname).lower(), "event": "log.unformattable"}
+            return _dumps({**doc, "logger": redactor.scrub(str(record.name), KEY_CAP)})
+
+    def _format(self, record: logging.LogRecord) -> str:
         is_event = hasattr(record, "fields")
-        doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        message = _message(record)
+        head: dict[str, Any] = {
+            "ts": _ts(record),
             "level": record.levelname.lower(),
-            "event": record.getMessage() if is_event else f"log.{record.name}",
+            "event": redactor.scrub(message if is_event else f"log.{record.name}", KEY_CAP),
         }
+        fields = _fields(record)
         if not is_event:
-            doc["message"] = record.getMessage()
-        doc.update({k: _plain(v) for k, v in _fields(record).items() if k not in doc})
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
-        return redactor(json.dumps(doc, ensure_ascii=False))
+            fields = {"message": message, **fields}
+        trace = _exception(self, record)
+        for scale in (1, 8):  # a line too long is written again with caps an eighth as large
+            doc = {**head, **_scrubbed(fields, head, scale)}
+            if trace:
+                doc["exception"] = redactor.scrub(trace, EXCEPTION_CAP // scale, tail=True)
+            line = _dumps(doc)
+            if _fits(line):
+                return line
+        ids = {k: redactor.scrub_value(fields[k], KEY_CAP) for k in IDS if k in fields}
+        return _dumps({**head, **ids, "truncated": f"{len(line.encode('utf-8')):,} bytes"})
+
+
+def _ts(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _shown(value: Any) -> str:
+    """A text-format value on one line: strings as they are (line breaks escaped), containers as their repr."""
+    if isinstance(value, str):
+        return value.replace("\n", "\\n").replace("\t", "\\t").replace("\u2028", " ").replace("\u2029", " ")
+    return repr(value) if isinstance(value, (dict, list)) else str(value)
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         is_event = hasattr(record, "fields")
-        head = record.getMessage() if is_event else f"{record.name}: {record.getMessage()}"
+        message = _message(record)
+        head = redactor.scrub(message if is_event else f"{record.name}: {message}", MESSAGE_CAP)
         parts = []
         text_block = None
-        for key, value in _fields(record).items():
+        fields = _fields(record)
+        for key, value in fields.items():
             if key == "text" and isinstance(value, str) and "\n" in value:
-                text_block = value
+                text_block = redactor.scrub(value, TEXT_CAP)
                 continue
-            parts.append(f"{key}={_plain(value)}")
-        line = f"{ts} {record.levelname.lower():7} {head} {' '.join(parts)}".rstrip()
+            shown = MARK if is_secret_key(key) and value else _shown(redactor.scrub_value(value, _cap(key)))
+            parts.append(f"{redactor.scrub_key(key)}={shown}")
+        line = f"{ts} {record.levelname.lower():7} {_shown(head)} {' '.join(parts)}".rstrip()
         if text_block:
             line += "\n" + "\n".join("    │ " + ln for ln in text_block.splitlines())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return redactor(line)
+        trace = _exception(self, record)
+        if trace:
+            line += "\n" + redactor.scrub(trace, EXCEPTION_CAP, tail=True)
+        return line
 
 
 def setup(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Route every logger through one redacting handler. `auto`: text on a terminal, JSON lines elsewhere."""
     out = stream or sys.stderr
+    redactor.add_environment(os.environ)  # a token in a variable the configuration does not name is still one
     if fmt == "auto":
         fmt = "text" if out.isatty() else "json"
     handler = logging.StreamHandler(out)

@@ -74,6 +74,17 @@ def build(cls: type[T], table: Mapping[str, Any], *, source: str, where: str) ->
         raise ConfigError(str(exc), source=source, key=where) from None
 
 
+def shown(value: Any) -> str:
+    """A wrong value as a message shows it: a short scalar's repr, else only its kind and size (a table or a long
+    string pasted into the wrong key is not repeated on the terminal, nor its secrets if it had any)."""
+    if isinstance(value, Mapping):
+        return f"a table of {len(value)} key{'' if len(value) == 1 else 's'}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__} of {len(str(value)):,} characters"
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -95,42 +106,42 @@ def convert(hint: Any, value: Any, *, source: str, key: str) -> Any:
     if origin is Literal:
         if value not in args:
             choices = ", ".join(repr(a) for a in args)
-            raise ConfigError(f"must be one of {choices}, got {value!r}", source=source, key=key)
+            raise ConfigError(f"must be one of {choices}, got {shown(value)}", source=source, key=key)
         return value
     if hint is timedelta:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return timedelta(seconds=value)
         if not isinstance(value, str):
-            raise ConfigError(f"expected a duration like '2m', got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected a duration like '2m', got {shown(value)}", source=source, key=key)
         try:
             return parse_duration(value)
         except ValueError as exc:
             raise ConfigError(str(exc), source=source, key=key) from None
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"expected true or false, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected true or false, got {shown(value)}", source=source, key=key)
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"expected an integer, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected an integer, got {shown(value)}", source=source, key=key)
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"expected a number, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected a number, got {shown(value)}", source=source, key=key)
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(f"expected a string, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected a string, got {shown(value)}", source=source, key=key)
         return value
     if origin in (tuple, list):
         if not isinstance(value, list):
-            raise ConfigError(f"expected a list, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected a list, got {shown(value)}", source=source, key=key)
         item = args[0] if args else Any
         items = [convert(item, v, source=source, key=f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin in (dict, Mapping) or hint is dict:
         if not isinstance(value, Mapping):
-            raise ConfigError(f"expected a table, got {value!r}", source=source, key=key)
+            raise ConfigError(f"expected a table, got {shown(value)}", source=source, key=key)
         vtype = args[1] if len(args) == 2 else Any
         return {str(k): convert(vtype, v, source=source, key=_join(key, str(k))) for k, v in value.items()}
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-REDACTED = "***"
+from syndicator.redaction import MARK, RedactingFilter
+from syndicator.redaction import redactor as shared_redactor
+
+REDACTED = MARK
 
 
 class BaseURLAdapter(HTTPAdapter):
@@ -88,53 +90,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class SecretRedactor(logging.Filter):
-    """A logger filter that formats each record eagerly and replaces every known secret (and every match of the
-    registered patterns) with `***`, in the message, the formatted traceback and the stack info.
+class SecretRedactor(RedactingFilter):
+    """A logger filter that formats each record eagerly and replaces every known secret (and every credential
+    shape, `syndicator.redaction.PATTERNS`, and any pattern registered here) with `***`, in the message, the
+    formatted traceback and the stack info.
 
     Logger filters run only for records logged on that very logger, so `protect_loggers` attaches the one
-    shared instance to every logger under the given prefixes.
+    shared instance to every logger under the given prefixes. That instance shares its secrets and patterns with
+    the log formatters (`syndicator.logs.redactor`): one redactor for everything. A new `SecretRedactor()` has
+    its own set of secret values (the same patterns).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._secrets: frozenset[str] = frozenset()
-        self._patterns: tuple[re.Pattern[str], ...] = ()
 
-    def add(self, secrets: Iterable[str] = (), patterns: Iterable[re.Pattern[str]] = ()) -> None:
-        with self._lock:
-            # short values would redact half of every line and protect nothing
-            self._secrets = self._secrets | {s for s in secrets if s and len(s) >= 6}
-            new = [p for p in patterns if p not in self._patterns]
-            self._patterns = (*self._patterns, *new)
-
-    def redact(self, text: str) -> str:
-        # longest first, so a secret that contains another is replaced whole
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for pattern in self._patterns:
-            text = pattern.sub(REDACTED, text)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: keep the raw template only
-            message = str(record.msg)
-        record.msg = self.redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-REDACTOR = SecretRedactor()
+REDACTOR = SecretRedactor(shared_redactor)
 
 
 def protect_loggers(
@@ -157,5 +125,5 @@ def protect_loggers(
 
 
 def redact(text: str) -> str:
-    """`text` with every secret registered through `protect_loggers` replaced."""
+    """`text` with every known secret (`protect_loggers`, the configuration's) and credential shape replaced."""
     return REDACTOR.redact(text)

@@ -38,8 +38,6 @@ Messages never contain secrets: every text that came from the network or from an
 from __future__ import annotations
 
 import json
-import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +46,7 @@ from typing import Any
 
 from syndicator.article import RateInfo
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.platforms.http import REDACTOR, protect_loggers
 
 GRAPH_URL = "https://graph.facebook.com"
 
@@ -82,45 +81,18 @@ _TOKEN_SUBCODES = {
     492: "the user is no longer an admin of the Page",
 }
 
-_SECRET_PARAMS = re.compile(
-    r"((?:access_token|input_token|client_secret|fb_exchange_token|appsecret_proof)=)[^&\s\"']+", re.I
-)
-_BEARER = re.compile(r"((?:Bearer|OAuth)\s+)[A-Za-z0-9|_.\-]+", re.I)
-
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with secret query parameters, Authorization values and the given secret values replaced by ***."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _SECRET_PARAMS.sub(r"\1***", text)
-    return _BEARER.sub(r"\1***", text)
-
-
-class _RedactingFilter(logging.Filter):
-    """Rewrites urllib3's 'GET /v26.0/debug_token?input_token=… HTTP/1.1' lines before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_FILTER = _RedactingFilter("syndicator.meta")
+    """`text` with the given secret values, every known secret and every credential shape (`access_token=`,
+    `Authorization: Bearer …`; `syndicator.redaction.PATTERNS`) replaced by ***."""
+    return REDACTOR.redact(text, secrets)
 
 
 def install_log_redaction() -> None:
     """Idempotent. Graph GET calls such as debug_token must carry a token in the query string, and urllib3 logs
-    request URLs at DEBUG; this filter removes them there. (Tokens the publishers control go in headers.)"""
-    for name in ("urllib3.connectionpool", "urllib3.util.retry"):
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    request URLs at DEBUG; the shared redacting filter removes them there. (Tokens the publishers control go in
+    headers.)"""
+    protect_loggers(("urllib3.connectionpool", "urllib3.util.retry"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -316,8 +316,9 @@ def test_recipients_without_file() -> None:
 def test_recipients_file_errors_name_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "list.txt").write_text("447700900123\n0912 123 4567\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"list\.txt:2.*country code"):
+    with pytest.raises(ConfigError, match=r"list\.txt: line 2: .*country code") as err:
         recipients(WhatsAppSettings(phone_number_id="1", template="t", recipients_file="list.txt"))
+    assert "0912" not in str(err.value)  # names the line, never quotes it
     with pytest.raises(ConfigError, match=r"missing\.txt"):
         recipients(WhatsAppSettings(phone_number_id="1", template="t", recipients_file="missing.txt"))
     with pytest.raises(ConfigError, match="recipients"):
