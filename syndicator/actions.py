@@ -10,6 +10,7 @@ from syndicator.article import Article, DeliveryState, Post
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import ConfigError, PublishError
 from syndicator.logs import get_logger
+from syndicator.outbound import OutboundGuard
 from syndicator.polling import recipients_of
 from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
@@ -52,8 +53,8 @@ def article_view(article: Article) -> dict[str, Any]:
     }
 
 
-def feed_articles(feed: FeedSettings) -> list[Article]:
-    result = fetch(feed.url, timeout=feed.timeout.total_seconds(), max_bytes=feed.max_bytes)
+def feed_articles(feed: FeedSettings, outbound: OutboundGuard | None = None) -> list[Article]:
+    result = fetch(feed.url, timeout=feed.timeout.total_seconds(), max_bytes=feed.max_bytes, outbound=outbound)
     parsed = parse(
         result.body, feed=feed.name, base_url=result.final_url, language=feed.language, content_type=result.content_type
     )
@@ -62,7 +63,7 @@ def feed_articles(feed: FeedSettings) -> list[Article]:
 
 def preview_articles(app: App, *, ref: str | None, feed_name: str | None, latest: int) -> list[Article]:
     if feed_name:
-        articles = feed_articles(app.config.feed(feed_name))
+        articles = feed_articles(app.config.feed(feed_name), app.outbound)
         articles.sort(key=lambda a: a.published.timestamp() if a.published else 0.0, reverse=True)
         return articles[:latest]
     assert ref is not None
@@ -71,7 +72,7 @@ def preview_articles(app: App, *, ref: str | None, feed_name: str | None, latest
         return [row_to_article(rows[-1])]
     wanted = url_key(ref) if "://" in ref else ref
     for feed in app.config.feeds:  # not stored yet: look for it in the feeds
-        for article in feed_articles(feed):
+        for article in feed_articles(feed, app.outbound):
             if wanted in (url_key(article.url), article.id, url_key(article.id) if "://" in article.id else ""):
                 return [article]
     raise ConfigError(f"no stored article and no feed item matches {ref!r}")

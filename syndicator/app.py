@@ -12,6 +12,7 @@ from datetime import datetime
 from syndicator.config import Config, TargetSettings
 from syndicator.governor import Governor
 from syndicator.logs import redactor
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher, make_publisher
 from syndicator.store import Store, utcnow
 
@@ -28,6 +29,8 @@ class App:
 
     def __post_init__(self) -> None:
         self.governor = Governor(self.config.targets)
+        # every fetch of a URL from content or from a remote answer goes through this one guard
+        self.outbound = OutboundGuard(self.config.outbound.allow)
         for target in self.config.targets.values():
             redactor.add(target.secrets.values())
         if self.config.webhook:
@@ -44,7 +47,7 @@ class App:
 
     def publisher(self, target: TargetSettings) -> Publisher:
         if target.name not in self._publishers:
-            self._publishers[target.name] = make_publisher(target)
+            self._publishers[target.name] = make_publisher(target, outbound=self.outbound)
         return self._publishers[target.name]
 
     async def aclose(self) -> None:

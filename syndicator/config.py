@@ -65,6 +65,14 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class OutboundSettings:
+    """`[outbound]`: URLs from content (images, WebSub hubs, redirects) reach public addresses only; `allow`
+    lists the exceptions: addresses, CIDR networks, host names, each optionally with :port (syndicator.outbound)."""
+
+    allow: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     name: str
     url: str
@@ -192,6 +200,7 @@ class Config:
     extra: Mapping[str, Any] = field(default_factory=dict)  # sections later features validate themselves
     webhook: WebhookSettings | None = None  # None: no [webhook] section, the hook answers 404
     dry_run_all: bool = False  # --dry-run: show what would go out, record nothing as sent
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def feed(self, name: str) -> FeedSettings:
         for feed in self.feeds:
@@ -246,7 +255,7 @@ def parse(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {_toml_problem(exc)}", source=source) from None
 
-    known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook"}
+    known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook", "outbound"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"unknown section (known: {', '.join(sorted(known))})", source=source, key=key)
@@ -303,7 +312,22 @@ def parse(
             )
         webhook = replace(webhook, secret=secret)
     extra: dict[str, Any] = {k: raw[k] for k in ("alerts",) if k in raw}
-    return Config(source, base, store, http, log, feeds, targets, extra, webhook, dry_run_all=dry_run)
+    outbound = _outbound(raw.get("outbound", {}), source=source)
+    return Config(
+        source, base, store, http, log, feeds, targets, extra, webhook, dry_run_all=dry_run, outbound=outbound
+    )
+
+
+def _outbound(table: Any, *, source: str) -> OutboundSettings:
+    from syndicator.outbound import parse_rule
+
+    settings = build(OutboundSettings, table, source=source, where="outbound")
+    for i, entry in enumerate(settings.allow):
+        try:
+            parse_rule(entry)
+        except ValueError as exc:
+            raise ConfigError(str(exc), source=source, key=f"outbound.allow[{i}]") from None
+    return settings
 
 
 def _target(

@@ -127,6 +127,7 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             last_modified=state.last_modified,
             timeout=feed.timeout.total_seconds(),
             max_bytes=feed.max_bytes,
+            outbound=app.outbound,
         )
         if result.status == "not_modified":
             finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="not_modified")

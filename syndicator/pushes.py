@@ -163,6 +163,7 @@ class Pushes:
                 feed=feed.name,
                 language=feed.language,
                 timeout=feed.timeout.total_seconds(),
+                outbound=self.app.outbound,
             )
         except FeedError as exc:
             log.warning("webhook.wordpress_failed", feed=feed.name, post_id=post_id, error=str(exc))
@@ -292,6 +293,7 @@ class Pushes:
                     callback=callback,
                     secret=secret,
                     lease=settings.websub_lease,
+                    outbound=self.app.outbound,
                 )
                 log.info("websub.requested", feed=sub.feed, hub=sub.hub, renewal=sub.state == "active")
             except FeedError as exc:

@@ -17,6 +17,7 @@ from syndicator.errors import Permanent
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
+    from syndicator.outbound import OutboundGuard
 
 
 class Publisher(abc.ABC):
@@ -26,6 +27,12 @@ class Publisher(abc.ABC):
 
     def __init__(self, target: TargetSettings) -> None:
         self.target = target
+
+    @classmethod
+    def create(cls, target: TargetSettings, *, outbound: OutboundGuard) -> Publisher:
+        """How the app builds this publisher. One that downloads URLs from content (X fetches the image itself)
+        overrides this to take `outbound`, the guard every such download goes through; the others ignore it."""
+        return cls(target)
 
     @abc.abstractmethod
     async def publish(self, post: Post) -> Receipt:
@@ -61,10 +68,15 @@ def publisher_class(platform: str) -> type[Publisher]:
     return cls
 
 
-def make_publisher(target: TargetSettings) -> Publisher:
-    """The publisher for a target; client libraries are imported here, only when a target really posts."""
+def make_publisher(target: TargetSettings, *, outbound: OutboundGuard | None = None) -> Publisher:
+    """The publisher for a target; client libraries are imported here, only when a target really posts.
+    `outbound` carries the operator's `[outbound] allow` list; without it content may reach public addresses only."""
     if target.dry_run:
         from syndicator.platforms.dryrun import DryRunPublisher
 
         return DryRunPublisher(target)
-    return publisher_class(target.platform)(target)
+    if outbound is None:
+        from syndicator.outbound import OutboundGuard
+
+        outbound = OutboundGuard()
+    return publisher_class(target.platform).create(target, outbound=outbound)

@@ -21,8 +21,9 @@ Errors become the closed set in one place, `map_error`:
     requests.ConnectionError, no connection  Transient   code "connection"
     other requests.RequestException          Transient   code "network"
 
-Not errors: a 404 on delete means already gone. An image that cannot be used (download failed, not image/*, over
-5 MB, or the upload answers 400/413/415/422) is left out and the post goes without it, with the reason in
+Not errors: a 404 on delete means already gone. An image that cannot be used (refused by the outbound guard as
+not public, download failed or took longer than the target's timeout in all, not image/*, over 5 MB, or the upload
+answers 400/413/415/422) is left out and the post goes without it, with the reason in
 `Receipt.extra["image_error"]`; any other upload failure (401, 403, 429, 5xx, network) is mapped as above and
 nothing is posted. A 2xx without a post id is maybe-sent ("no_id"): X probably posted it, so it is never resent
 blindly (the dispatcher makes it `unknown`).
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +45,7 @@ from requests_oauthlib import OAuth1
 
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.http import (
     BaseURLAdapter,
@@ -93,7 +94,13 @@ class TwitterPublisher(Publisher):
     platform: ClassVar[str] = "twitter"
     supports_edit: ClassVar[bool] = False
 
-    def __init__(self, target: TargetSettings, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        target: TargetSettings,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        outbound: OutboundGuard | None = None,
+    ) -> None:
         super().__init__(target)
         if not isinstance(target.settings, TwitterSettings):
             raise ConfigError("not a twitter target", key=f"targets.{target.name}")
@@ -117,8 +124,13 @@ class TwitterPublisher(Publisher):
         self._client.session.mount(TWEEPY_HOST + "/", BaseURLAdapter(target.api_base, self._timeout))
         self._upload_base = (self.settings.upload_base or target.api_base or DEFAULT_UPLOAD_BASE).rstrip("/")
         self._upload = _session(self._timeout)
-        self._web = _session(self._timeout)  # image downloads from the publisher's own site
+        # image URLs come from the articles: only the guard fetches them (no allowlist given: public addresses only)
+        self._outbound = outbound or OutboundGuard()
         self._handle: str | None = self.settings.handle.lstrip("@") or None
+
+    @classmethod
+    def create(cls, target: TargetSettings, *, outbound: OutboundGuard) -> TwitterPublisher:
+        return cls(target, outbound=outbound)
 
     # -- the interface -------------------------------------------------------------------------------------
 
@@ -173,7 +185,7 @@ class TwitterPublisher(Publisher):
         return Identity(name=f"@{username}", id=str(data.get("id", "")), details=details)
 
     async def aclose(self) -> None:
-        for session in (self._client.session, self._upload, self._web):
+        for session in (self._client.session, self._upload):
             session.close()
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -204,31 +216,20 @@ class TwitterPublisher(Publisher):
         return f"https://x.com/i/web/status/{tweet_id}"
 
     def _download(self, url: str) -> tuple[_Image | None, str | None]:
-        """The image at `url`, or why not. Never raises: a post without its image beats no post."""
-        deadline = time.monotonic() + self._timeout
+        """The image at `url`, or why not. Never raises: a post without its image beats no post. The target's
+        timeout bounds the whole download (resolution, redirects, every read), not each read."""
         try:
-            with self._web.get(url, timeout=self._timeout, stream=True) as response:
-                if response.status_code != 200:
-                    return None, f"image download answered HTTP {response.status_code}"
-                ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                if not ctype.startswith("image/"):
-                    return None, f"image URL did not serve an image (content-type {ctype or 'missing'})"
-                declared = header_int(response.headers, "content-length")
-                if declared is not None and declared > MAX_IMAGE_BYTES:
-                    return None, f"image is {declared} bytes, over the 5 MB limit"
-                data = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    data.extend(chunk)
-                    if len(data) > MAX_IMAGE_BYTES:
-                        return None, "image is over the 5 MB limit"
-                    if time.monotonic() > deadline:
-                        return None, f"image download took longer than {self._timeout:g}s"
-        except requests.RequestException as exc:
-            return None, f"image download failed: {type(exc).__name__}"
-        if not data:
+            got = self._outbound.fetch(
+                url, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES, content_types=("image/",), purpose="image"
+            )
+        except OutboundError as exc:
+            return None, _image_problem(exc, self._timeout)
+        if got.status != 200:
+            return None, f"image download answered HTTP {got.status}"
+        if not got.body:
             return None, "image download returned no data"
         name = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
-        return _Image(bytes(data), ctype, name), None
+        return _Image(got.body, got.content_type, name), None
 
     def _upload_media(self, image: _Image) -> tuple[str | None, str | None]:
         """X v2 simple upload. Returns (media_id, None), or (None, why) when X rejects the image itself;
@@ -343,6 +344,18 @@ def rate_info(headers: Mapping[str, str]) -> RateInfo | None:
 
 
 # -- small pieces -----------------------------------------------------------------------------------------
+
+
+def _image_problem(exc: OutboundError, timeout: float) -> str:
+    if exc.reason == "refused":
+        return f"image URL refused: {exc}"
+    if exc.reason == "content_type":
+        return f"image URL did not serve an image ({exc})"
+    if exc.reason == "too_large":
+        return "image is over the 5 MB limit"
+    if exc.reason == "timeout":
+        return f"image download took longer than {timeout:g}s"
+    return f"image download failed: {exc}"
 
 
 def _session(timeout: float) -> requests.Session:

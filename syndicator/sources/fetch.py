@@ -6,10 +6,15 @@ Every failure is a FeedError whose `reason` says what happened:
     unreachable     DNS failure, connection refused/reset, TLS error, the connection broke mid-body
     timeout         no answer, or the whole fetch took longer than `timeout` seconds
     redirects       more than MAX_REDIRECTS redirects, a redirect loop, or a redirect without a usable Location
+    refused         a redirect to another host whose address is not public (and not in `[outbound] allow`)
     too_large       the body (after gzip/deflate decoding) is bigger than `max_bytes`
     bad_response    the server sent a body that cannot be decoded (broken gzip)
     invalid_url     not an http(s) URL, a file: URL or a path
     not_found       a local file that does not exist
+
+The feed's URL is the operator's, and so are redirects on its host. A redirect to another host is a remote
+answer: from there on the fetch goes through the outbound guard (address checked at every hop, connection to the
+checked address), within the same deadline and size cap.
 """
 
 from __future__ import annotations
@@ -27,13 +32,11 @@ from urllib.request import url2pathname
 import requests
 import urllib3.exceptions
 
-from syndicator import __version__
 from syndicator.errors import FeedError
+from syndicator.outbound import USER_AGENT, OutboundError, OutboundGuard, host_of
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch"]
 
-PROJECT_URL = "https://github.com/syndicator/syndicator"
-USER_AGENT = f"Syndicator/{__version__} (+{PROJECT_URL})"
 MAX_REDIRECTS = 5
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json;q=0.9, "
@@ -61,11 +64,14 @@ def fetch(
     timeout: float = 20.0,
     max_bytes: int = 10 * 1024 * 1024,
     session: requests.Session | None = None,
+    outbound: OutboundGuard | None = None,
 ) -> FetchResult:
-    """Fetch a feed. `timeout` bounds the whole fetch (connect, redirects and body), not only each socket read."""
+    """Fetch a feed. `timeout` bounds the whole fetch (connect, redirects and body), not only each socket read.
+    `outbound` checks redirects to other hosts (with the operator's `[outbound] allow`; default: public only)."""
     scheme = urlsplit(url).scheme.lower() if "://" in url or url.startswith("file:") else ""
     if scheme in ("http", "https"):
-        return _fetch_http(url, session or _thread_session(), etag, last_modified, timeout, max_bytes)
+        guard = outbound or OutboundGuard()
+        return _fetch_http(url, session or _thread_session(), guard, etag, last_modified, timeout, max_bytes)
     if scheme == "file":
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
@@ -110,6 +116,7 @@ def _read_file(path: Path, max_bytes: int) -> FetchResult:
 def _fetch_http(
     url: str,
     session: requests.Session,
+    guard: OutboundGuard,
     etag: str | None,
     last_modified: str | None,
     timeout: float,
@@ -123,7 +130,8 @@ def _fetch_http(
         headers["If-Modified-Since"] = last_modified
     visited = {url}
     current = url
-    for _hop in range(MAX_REDIRECTS + 1):
+    origin = host_of(url)
+    for hop in range(MAX_REDIRECTS + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FeedError(f"timed out after {timeout:g}s fetching {_shown(url)}", reason="timeout")
@@ -151,6 +159,9 @@ def _fetch_http(
                 if target in visited:
                     raise FeedError(f"redirect loop: {_shown(current)} → {_shown(target)}", reason="redirects")
                 visited.add(target)
+                if host_of(target) != origin:
+                    left = MAX_REDIRECTS - hop - 1
+                    return _fetch_guarded(target, guard, headers, origin, left, deadline, timeout, max_bytes)
                 current = target
                 continue
             new_etag = response.headers.get("ETag")
@@ -167,6 +178,49 @@ def _fetch_http(
             body = _read_body(response, _shown(current), max_bytes, deadline, timeout)
             return FetchResult("ok", body, new_etag, new_modified, current, content_type)
     raise FeedError(f"more than {MAX_REDIRECTS} redirects fetching {_shown(url)}", reason="redirects")
+
+
+_GUARD_REASONS = {"content_type": "bad_response"}  # the others are the same words in both modules
+
+
+def _fetch_guarded(
+    url: str,
+    guard: OutboundGuard,
+    headers: dict[str, str],
+    origin: str,
+    redirects: int,
+    deadline: float,
+    timeout: float,
+    max_bytes: int,
+) -> FetchResult:
+    """The rest of a fetch that a redirect took to another host: through the guard, on what is left of the time."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FeedError(f"timed out after {timeout:g}s fetching {_shown(url)}", reason="timeout")
+    try:
+        got = guard.fetch(
+            url,
+            timeout=remaining,
+            max_bytes=max_bytes,
+            headers=headers,
+            max_redirects=redirects,
+            trusted=(origin,),
+            purpose="feed redirect",
+        )
+    except OutboundError as exc:
+        reason = _GUARD_REASONS.get(exc.reason, exc.reason)
+        if reason == "timeout":
+            raise FeedError(f"timed out after {timeout:g}s fetching {exc.url}", reason="timeout") from None
+        raise FeedError(f"redirected to {exc.url}: {exc}", reason=reason) from None
+    etag, modified = got.headers.get("ETag"), got.headers.get("Last-Modified")
+    ctype = got.headers.get("Content-Type")
+    if got.status == 304:
+        sent_etag, sent_modified = headers.get("If-None-Match"), headers.get("If-Modified-Since")
+        return FetchResult("not_modified", b"", etag or sent_etag, modified or sent_modified, got.url, ctype)
+    if not 200 <= got.status < 300:
+        message = f"{_shown(got.url)} answered HTTP {got.status} {got.reason}"
+        raise FeedError(message.rstrip(), reason=f"http_{got.status}")
+    return FetchResult("ok", got.body, etag, modified, got.url, ctype)
 
 
 def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float) -> bytes:

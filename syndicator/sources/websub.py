@@ -16,11 +16,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote
-
-import requests
+from urllib.parse import quote, urlencode
 
 from syndicator.errors import FeedError
+from syndicator.outbound import MAX_ANSWER_BYTES, OutboundError, OutboundGuard
 from syndicator.sources.fetch import USER_AGENT
 from syndicator.store.feeds import Subscription
 
@@ -28,9 +27,17 @@ _ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib
 
 
 def request_subscription(
-    *, hub: str, topic: str, callback: str, secret: str, lease: timedelta, timeout: float = 15.0
+    *,
+    hub: str,
+    topic: str,
+    callback: str,
+    secret: str,
+    lease: timedelta,
+    timeout: float = 15.0,
+    outbound: OutboundGuard | None = None,
 ) -> None:
-    """Ask the hub; it answers 202 and then verifies our intent by calling `callback`."""
+    """Ask the hub; it answers 202 and then verifies our intent by calling `callback`. The hub's URL comes from
+    the feed, so the request goes through the outbound guard (public addresses or `[outbound] allow` only)."""
     data = {
         "hub.mode": "subscribe",
         "hub.topic": topic,
@@ -38,12 +45,24 @@ def request_subscription(
         "hub.secret": secret,
         "hub.lease_seconds": str(int(lease.total_seconds())),
     }
+    guard = outbound or OutboundGuard()
     try:
-        response = requests.post(hub, data=data, timeout=timeout, headers={"User-Agent": USER_AGENT})
-    except requests.RequestException as exc:
-        raise FeedError(f"hub unreachable: {exc.__class__.__name__}", reason="unreachable") from None
-    if response.status_code not in (202, 204):
-        raise FeedError(f"hub refused the subscription: HTTP {response.status_code}", reason="hub_refused")
+        response = guard.fetch(
+            hub,
+            method="POST",
+            body=urlencode(data).encode(),
+            headers={"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"},
+            timeout=timeout,
+            max_bytes=MAX_ANSWER_BYTES,
+            purpose="websub hub",
+        )
+    except OutboundError as exc:
+        # the message names the hub's host at most: never the body, which holds hub.secret
+        if exc.reason == "refused":
+            raise FeedError(f"hub not allowed: {exc}", reason="refused") from None
+        raise FeedError(f"hub unreachable: {exc}", reason="unreachable") from None
+    if response.status not in (202, 204):
+        raise FeedError(f"hub refused the subscription: HTTP {response.status}", reason="hub_refused")
 
 
 @dataclass(frozen=True)

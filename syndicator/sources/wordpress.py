@@ -6,6 +6,9 @@ public. Any other 401/403/404/410 (a WAF or CDN page, a wrong base URL, a plugin
 nothing and raises FeedError(reason="inconclusive"): a withdrawal deletes posts, so it needs WordPress's word.
 A published post becomes an `Article` whose id is WordPress's guid (`…/?p=N`), the same identity the feed gives it,
 so a push and a later poll are one article.
+
+The site is the operator's (`wordpress` in the feed's settings) and is fetched wherever it is; a redirect to
+another host goes through the outbound guard like any URL from outside.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from syndicator.article import Article
 from syndicator.errors import FeedError
+from syndicator.outbound import OutboundError, OutboundGuard, host_of
 from syndicator.sources.fetch import USER_AGENT
 from syndicator.sources.parse import html_to_text
 from syndicator.sources.urls import absolute_url, canonical_url
@@ -39,33 +41,49 @@ class PostStatus:
     article: Article | None = None
 
 
-def fetch_post(site: str, post_id: int, *, feed: str, language: str, timeout: float = 15.0) -> PostStatus:
-    url = f"{site.rstrip('/')}/wp-json/wp/v2/posts/{int(post_id)}"
+def fetch_post(
+    site: str,
+    post_id: int,
+    *,
+    feed: str,
+    language: str,
+    timeout: float = 15.0,
+    outbound: OutboundGuard | None = None,
+) -> PostStatus:
+    url = f"{site.rstrip('/')}/wp-json/wp/v2/posts/{int(post_id)}?_embed=1"
+    guard = outbound or OutboundGuard()
     try:
-        response = requests.get(
-            url, params={"_embed": "1"}, timeout=timeout, headers={"User-Agent": USER_AGENT}, stream=True
+        response = guard.fetch(
+            url,
+            timeout=timeout,
+            max_bytes=MAX_BYTES,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            trusted=(host_of(site),),
+            purpose="wordpress",
         )
-    except requests.Timeout:
-        raise FeedError(f"WordPress API timed out for post {post_id}", reason="timeout") from None
-    except requests.RequestException as exc:
-        raise FeedError(f"WordPress API unreachable: {exc.__class__.__name__}", reason="unreachable") from None
-    with response:
-        if response.status_code in (401, 403, 404, 410):
-            code = _rest_error_code(response.raw.read(ERROR_BYTES + 1, decode_content=True))
-            if code in GONE_CODES.get(response.status_code, set()):
-                return PostStatus(False, "gone")
-            if response.status_code in (401, 403) and code in NOT_PUBLIC_CODES:
-                return PostStatus(False, "not_public")
-            raise FeedError(
-                f"WordPress API answered {response.status_code} without a WordPress error"
-                f" ({code or 'not WordPress REST JSON'}): not a withdrawal",
-                reason="inconclusive",
-            )
-        if response.status_code != 200:
-            raise FeedError(f"WordPress API answered {response.status_code}", reason=f"http_{response.status_code}")
-        body = response.raw.read(MAX_BYTES + 1, decode_content=True)
-    if len(body) > MAX_BYTES:
-        raise FeedError("WordPress API response too large", reason="too_large")
+    except OutboundError as exc:
+        if exc.reason == "timeout":
+            raise FeedError(f"WordPress API timed out for post {post_id}", reason="timeout") from None
+        if exc.reason == "too_large":
+            raise FeedError("WordPress API response too large", reason="too_large") from None
+        if exc.reason == "refused":
+            raise FeedError(f"WordPress API redirected where it may not: {exc}", reason="refused") from None
+        raise FeedError(f"WordPress API unreachable: {exc}", reason="unreachable") from None
+    http_status = response.status
+    if http_status in (401, 403, 404, 410):
+        code = _rest_error_code(response.body)
+        if code in GONE_CODES.get(http_status, set()):
+            return PostStatus(False, "gone")
+        if http_status in (401, 403) and code in NOT_PUBLIC_CODES:
+            return PostStatus(False, "not_public")
+        raise FeedError(
+            f"WordPress API answered {http_status} without a WordPress error"
+            f" ({code or 'not WordPress REST JSON'}): not a withdrawal",
+            reason="inconclusive",
+        )
+    if http_status != 200:
+        raise FeedError(f"WordPress API answered {http_status}", reason=f"http_{http_status}")
+    body = response.body
     try:
         data = json.loads(body)
     except ValueError:

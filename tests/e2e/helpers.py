@@ -482,10 +482,13 @@ def config_text(
     retry: Mapping[str, Mapping[str, Any]] | None = None,
     extra: Mapping[str, Mapping[str, Any]] | None = None,
     sections: str = "",
+    allow: Sequence[str] | None = None,
 ) -> str:
     """A configuration with one feed and the four real targets, each pointing at its fake through `api_base`.
 
-    Limits default to wide open (no spacing, a huge quota): tests that check limits set their own."""
+    Limits default to wide open (no spacing, a huge quota): tests that check limits set their own. The images are
+    on the fake site at 127.0.0.1, which the outbound guard refuses unless `[outbound] allow` names it: `allow`
+    defaults to the site's host:port (only the site, not the fake platforms); `allow=()` leaves the section out."""
     per_target: dict[str, dict[str, Any]] = {
         "x": {"platform": "twitter", "api_base": fakes.x.url, "handle": X_HANDLE},
         "telegram": {"platform": "telegram", "api_base": fakes.telegram.url, "chat": CHAT},
@@ -507,6 +510,9 @@ def config_text(
     if whatsapp_mode == "template":
         per_target["whatsapp"].update(template="new_article", template_language="en")
     out = _table("store", {"url": db})
+    allowed = [fakes.site.url.removeprefix("http://")] if allow is None else list(allow)
+    if allowed:
+        out += _table("outbound", {"allow": allowed})
     out += "[[feeds]]\n" + "".join(
         f"{k} = {_toml(v)}\n"
         for k, v in {

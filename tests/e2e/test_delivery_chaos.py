@@ -24,6 +24,7 @@ import pytest
 from syndicator import config
 from syndicator.app import App
 from syndicator.dispatch import Dispatcher
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.telegram import TelegramPublisher
 from syndicator.platforms.twitter import TwitterPublisher
@@ -61,7 +62,7 @@ def build_app(fakes: Fakes, db: str, clock: FakeClock, **kwargs: Any) -> App:
     cfg = config.parse(text, environ=ENV)
     publishers: dict[str, Publisher] = {}
     if "x" in cfg.targets:
-        publishers["x"] = TwitterPublisher(cfg.targets["x"], now=clock)
+        publishers["x"] = TwitterPublisher(cfg.targets["x"], now=clock, outbound=OutboundGuard(cfg.outbound.allow))
     if "telegram" in cfg.targets:
         publishers["telegram"] = TelegramPublisher(cfg.targets["telegram"], now=clock)
     return App(cfg, Store(cfg.store.url), clock=clock, _publishers=publishers)

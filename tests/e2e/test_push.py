@@ -168,6 +168,10 @@ listen = "127.0.0.1:{port}"
 secret_env = "HOOK_SECRET"
 public_url = "http://127.0.0.1:{port}"
 
+# the fake WebSub hub is on 127.0.0.1 (its port is chosen later): the documented way to let a hub URL reach it
+[outbound]
+allow = ["127.0.0.1"]
+
 [[feeds]]
 name = "en"
 url = "{site}/en/feed/"

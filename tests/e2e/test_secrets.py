@@ -23,6 +23,7 @@ import pytest
 
 from syndicator import actions, config, logs
 from syndicator.app import App
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.telegram import TelegramPublisher
 from syndicator.platforms.twitter import TwitterPublisher
 from syndicator.polling import poll_feed
@@ -114,7 +115,7 @@ def build_app(fakes: Fakes, db: str, clock: FakeClock, environ: dict[str, str]) 
     )
     cfg = config.parse(text, environ=environ)
     publishers: dict[str, Any] = {
-        "x": TwitterPublisher(cfg.targets["x"], now=clock),
+        "x": TwitterPublisher(cfg.targets["x"], now=clock, outbound=OutboundGuard(cfg.outbound.allow)),
         "telegram": TelegramPublisher(cfg.targets["telegram"], now=clock),
     }
     return App(cfg, Store(cfg.store.url), clock=clock, _publishers=publishers)
