@@ -119,10 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the store went away, a disk filled up...: one line, not a traceback
         from syndicator.logs import redactor
+        from syndicator.store.faults import store_fault
 
         kind = type(exc).__name__
-        if kind in ("OperationalError", "DatabaseError", "InterfaceError", "IntegrityError"):
-            print(f"syndicator: the store failed: {redactor(str(exc).splitlines()[0])}", file=sys.stderr)
+        fault = store_fault(exc)
+        if fault is not None:  # the cause in plain words (read-only, disk full, locked...), never the SQL
+            print(f"syndicator: the store failed: {redactor(fault.message)}", file=sys.stderr)
         else:
             print(f"syndicator: unexpected error ({kind}): {redactor(str(exc))}", file=sys.stderr)
         return 1

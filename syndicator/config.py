@@ -155,10 +155,15 @@ class RetrySettings:
     # max(call_lease, 4 × timeout), claimed work is free again after at most that. Lower it only to recover faster
     # (tests); 4 × timeout always remains, so a live call never loses its lease.
     call_lease: timedelta = timedelta(seconds=60)
+    # The wall-clock limit on one platform call as a whole (image download, upload, post); empty: 4 × timeout.
+    # A call that overruns it may have reached the platform: it ends as `unknown` (on_unknown decides).
+    call_deadline: timedelta | None = None
 
     def __post_init__(self) -> None:
         if self.call_lease <= timedelta(0):
             raise ValueError("call_lease must be positive")
+        if self.call_deadline is not None and self.call_deadline <= timedelta(0):
+            raise ValueError("call_deadline must be positive")
 
 
 @dataclass(frozen=True)
@@ -406,7 +411,8 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         rel = url[len(prefix) :]
-        if rel and not Path(rel).is_absolute():
+        # a `file:` URI (`sqlite:///file:/path/db?mode=ro&uri=true`) names its own path
+        if rel and not rel.startswith("file:") and not Path(rel).is_absolute():
             # the database lives where the command runs, not inside the package or the config dir
             return prefix + str(Path.cwd() / rel)
     return url

@@ -1,29 +1,56 @@
 """Claim → govern → publish → record. The only code path that ever sends a post.
 
 Per target, deliveries go one after another (spacing and quotas are per target); different targets go
-concurrently, so one article reaches its four platforms at once.
+concurrently, so one article reaches its four platforms at once. Two ways to drive it:
+
+* `run_once()`: claim what is due for every target, send it, return when all is done (`syndicator poll`, tests);
+* `start_lanes()`: the worker's way. Each target with due work and no lane running gets a *lane*, a task that
+  sends its claimed queue and ends; the worker claims again for a target as soon as its lane ends. A target
+  whose call is slow holds back only itself: the other targets go on claiming and sending, also the deliveries
+  of articles that arrive meanwhile.
+
+Every platform call runs under a wall-clock deadline (`retry.call_deadline`, default DEADLINE_FACTOR × `timeout`;
+the clients' own timeouts are per socket operation, so a server that drips its answer can outlast them by far).
+A call past its deadline may have reached the platform: it ends like a call cut by a crash (`unknown`, or
+retried where `on_unknown = "retry"`), never silently re-sent. The call is cancelled at its next await; a thread
+it started (blocking clients) cannot be killed and runs on, but its answer has nobody left to record it: the
+heartbeat that kept the lease stopped with the deadline, and only `delivery.late_answer` mentions it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import random
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from syndicator.app import App
 from syndicator.article import DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.health import report_store_failure
 from syndicator.logs import get_logger, redactor
 from syndicator.platforms.base import Publisher
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Decision, Delivery
+from syndicator.store.faults import store_fault
 
 log = get_logger("syndicator.dispatch")
 CLAIM_LEASE = timedelta(minutes=2)
+# A publish is a few requests one after another (an image download, its upload, the post; a fallback post),
+# each bounded by `timeout` per socket operation: four of them is generous for a live call, and bounds a stuck one.
+DEADLINE_FACTOR = 4
+
+
+def call_deadline(target: TargetSettings) -> timedelta:
+    """The wall-clock limit on one platform call of this target, as a whole."""
+    return target.retry.call_deadline or target.timeout * DEADLINE_FACTOR
 
 
 class Dispatcher:
@@ -32,13 +59,66 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.batch = batch
         self.stopping = False
+        self.lanes: dict[str, asyncio.Task[int]] = {}  # target → its lane, while one runs
+        self.in_flight: set[int] = set()  # deliveries this process is sending, until their outcome is recorded
+        self.on_lane_done: Callable[[], None] | None = None  # the worker's wake-up: that target may claim again
 
     async def run_once(self) -> int:
-        """Send what is due now; returns how many deliveries were attempted."""
+        """Send what is due now, every target at once, and wait for all; returns how many deliveries were
+        attempted. A target with a lane running is left to its lane."""
+        by_target = await self.claim(self.idle_targets())
+        results = await asyncio.gather(*(self._target_queue(t, ds) for t, ds in by_target.items()))
+        return sum(results)
+
+    def idle_targets(self) -> list[str]:
+        return [name for name in self.app.config.targets if name not in self.lanes]
+
+    async def start_lanes(self) -> int:
+        """Start a lane for each idle target with due deliveries; returns how many started. Store failures of the
+        claim raise (the caller reports them); a lane reports its own and never raises."""
+        idle = self.idle_targets()
+        if self.stopping or not idle:
+            return 0
+        by_target = await self.claim(idle)
+        for name, queue in by_target.items():
+            lane = asyncio.create_task(self._target_queue(name, queue), name=f"lane:{name}")
+            self.lanes[name] = lane
+            lane.add_done_callback(functools.partial(self._lane_done, name))
+        return len(by_target)
+
+    def _lane_done(self, name: str, lane: asyncio.Task[int]) -> None:
+        if self.lanes.get(name) is lane:
+            del self.lanes[name]
+        if not lane.cancelled() and lane.exception() is not None:  # a bug: _target_queue reports what it meets
+            log.error("dispatch.error", target=name, error=redactor(repr(lane.exception())))
+        if self.on_lane_done is not None:
+            self.on_lane_done()
+
+    async def drain(self, grace: float) -> None:
+        """At shutdown (`stopping` set, so lanes start no new call): wait up to `grace` seconds for the calls in
+        flight to end and be recorded. A lane still busy then is cancelled; its call is recorded as cut short."""
+        lanes = list(self.lanes.values())
+        if not lanes:
+            return
+        _, pending = await asyncio.wait(lanes, timeout=grace)
+        if pending:
+            busy = sorted(name for name, lane in self.lanes.items() if lane in pending)
+            log.error(
+                "dispatch.stop_timeout", targets=busy, grace_seconds=grace,
+                hint="these calls were still in flight at shutdown: they are recorded as unknown",
+            )  # fmt: skip
+            for lane in pending:
+                lane.cancel()
+            await asyncio.wait(pending, timeout=5.0)
+
+    async def claim(self, targets: list[str]) -> dict[str, list[Delivery]]:
+        """Turn calls whose worker died into `unknown`, then claim due deliveries of `targets`, by target."""
         app = self.app
         now = app.clock()
         auto_retry = {n for n, t in app.config.targets.items() if t.retry.on_unknown == "retry"}
-        for d in await asyncio.to_thread(outbox.expire_leases, app.store, now=now, auto_retry_targets=auto_retry):
+        for d in await asyncio.to_thread(
+            outbox.expire_leases, app.store, now=now, auto_retry_targets=auto_retry, alive=frozenset(self.in_flight)
+        ):
             log.error(
                 "delivery.unknown",
                 delivery=d.id,
@@ -49,6 +129,9 @@ class Dispatcher:
                 hint="the worker stopped during the platform call; check the platform, then "
                 "`syndicator resend ARTICLE --target T` if it is missing",
             )
+        by_target: dict[str, list[Delivery]] = defaultdict(list)
+        if not targets:
+            return by_target
         claimed = await asyncio.to_thread(
             outbox.claim_due,
             app.store,
@@ -57,33 +140,55 @@ class Dispatcher:
             # a dead worker's claimed batch is free again when its calls' leases would have expired
             lease=min(CLAIM_LEASE, max(map(self._call_lease, app.config.targets.values()), default=CLAIM_LEASE)),
             limit=self.batch,
-            targets=list(app.config.targets),
+            targets=targets,
         )
-        by_target: dict[str, list[Delivery]] = defaultdict(list)
         for d in claimed:
             by_target[d.target].append(d)
-        results = await asyncio.gather(*(self._target_queue(t, ds) for t, ds in by_target.items()))
-        return sum(results)
+        return by_target
 
     async def _target_queue(self, name: str, queue: list[Delivery]) -> int:
+        """Send a target's claimed queue in order. A failure of the store ends the queue with one `store.failed`
+        line; the deliveries not started go back (or their claim runs out)."""
         target = self.app.config.targets[name]
         sent = 0
         for i, delivery in enumerate(queue):
             if self.stopping:
-                rest = [r.id for r in queue[i:]]
-                await asyncio.to_thread(outbox.release, self.app.store, rest, worker=self.app.worker_id)
+                await self._give_back(queue[i:])
                 break
-            decision = await self._send(target, delivery)
+            try:
+                decision = await self._send(target, delivery)
+            except Exception as exc:
+                self._report(exc, delivery)
+                await self._give_back(queue[i + 1 :])
+                break
             if decision is not None and not decision.allowed:
                 # the target must wait: the rest go back, due when the governor says (nothing polls before then)
-                rest = [r.id for r in queue[i + 1 :]]
-                await asyncio.to_thread(
-                    outbox.release, self.app.store, rest, worker=self.app.worker_id, not_before=decision.at,
-                    reason=decision.reason,
-                )  # fmt: skip
+                await self._give_back(queue[i + 1 :], not_before=decision.at, reason=decision.reason)
                 break
             sent += 1
         return sent
+
+    async def _give_back(
+        self, rest: list[Delivery], *, not_before: datetime | None = None, reason: str | None = None
+    ) -> None:
+        if not rest:
+            return
+        # a store that just failed may refuse this too: then their claim runs out (CLAIM_LEASE at most), and the
+        # failure was reported once already
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(
+                outbox.release, self.app.store, [r.id for r in rest], worker=self.app.worker_id,
+                not_before=not_before, reason=reason,
+            )  # fmt: skip
+
+    def _report(self, exc: Exception, d: Delivery) -> None:
+        ids: dict[str, object] = {"delivery": d.id, "article": d.article_id, "feed": d.feed, "target": d.target}
+        if isinstance(exc, _Reported):
+            return
+        if store_fault(exc) is not None:
+            report_store_failure(log, "deliver", exc, **ids)
+        else:
+            log.error("dispatch.error", **ids, error=redactor(repr(exc)))
 
     async def _send(self, target: TargetSettings, d: Delivery) -> Decision | None:
         app = self.app
@@ -101,6 +206,14 @@ class Dispatcher:
             )
             log.warning("delivery.skipped", delivery=d.id, target=target.name, article=d.article_id, reason="stale")
             return None
+        self.in_flight.add(d.id)  # before `sending` is committed: a claim meanwhile must not take it for dead
+        try:
+            return await self._begin_and_call(target, d, now)
+        finally:
+            self.in_flight.discard(d.id)
+
+    async def _begin_and_call(self, target: TargetSettings, d: Delivery, now: datetime) -> Decision:
+        app = self.app
         decision = await asyncio.to_thread(
             outbox.begin_send,
             app.store,
@@ -117,15 +230,23 @@ class Dispatcher:
             if decision.reason != "lease lost":
                 log.info("ratelimit.wait", target=target.name, delivery=d.id, until=decision.at, reason=decision.reason)
             return decision
+        return await self._call_and_record(target, d, decision)
+
+    async def _call_and_record(self, target: TargetSettings, d: Delivery, decision: Decision) -> Decision:
+        app = self.app
         attempt = d.attempts + 1
         publisher = app.publisher(target)
-        lease = self._call_lease(target)
-        heartbeat = asyncio.ensure_future(self._keep_lease(d.id, lease))
         try:
-            receipt = await self._call(publisher, d)
+            async with self._lease_kept(d.id, self._call_lease(target)):
+                receipt = await self._within_deadline(target, d, self._call(publisher, d))
         except PublishError as exc:
             await self._failed(target, d, exc, attempt)
             return decision
+        except asyncio.CancelledError:
+            # the worker stops and cannot wait for this call any longer: what a crash would leave, said at once
+            stopped = Transient("the worker stopped during the platform call", code="stopped", maybe_sent=True)
+            await self._failed(target, d, stopped, attempt)
+            raise
         except Exception as exc:
             # Not a mapped platform error: we cannot tell whether the post exists. Never re-send silently.
             reason = redactor(repr(exc))
@@ -134,10 +255,17 @@ class Dispatcher:
             )
             log.error("delivery.unknown", delivery=d.id, target=target.name, article=d.article_id, error=reason)
             return decision
-        finally:
-            heartbeat.cancel()
         done = app.clock()
-        ours = await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done, worker=app.worker_id)
+        try:
+            ours = await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done, worker=app.worker_id)
+        except Exception as exc:
+            # the post exists but the row stays `sending`: once its lease runs out it shows as unknown
+            report_store_failure(
+                log, "deliver", exc, delivery=d.id, article=d.article_id, feed=d.feed, target=target.name,
+                remote_id=receipt.remote_id, url=receipt.url,
+                hint="posted, but the store could not record it: do not resend; the delivery will show as unknown",
+            )  # fmt: skip
+            raise _Reported from exc
         if not ours:
             log.error(
                 "delivery.possible_duplicate", delivery=d.id, target=target.name, article=d.article_id,
@@ -172,14 +300,67 @@ class Dispatcher:
         log.info("delivery.sent", **fields)
         return decision
 
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, delivery_id: int, lease: timedelta) -> AsyncIterator[None]:
+        """The call's lease is renewed while the block runs, and not a moment after (the outcome is recorded
+        outside it)."""
+        heartbeat = asyncio.ensure_future(self._keep_lease(delivery_id, lease))
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+
     async def _keep_lease(self, delivery_id: int, lease: timedelta) -> None:
         """While a call is in flight, renew its lease (a slow platform is not a dead worker)."""
         while True:
             await asyncio.sleep(lease.total_seconds() / 3)
             until = self.app.clock() + lease
-            await asyncio.to_thread(
-                outbox.renew_lease, self.app.store, delivery_id, worker=self.app.worker_id, until=until
-            )
+            try:
+                await asyncio.to_thread(
+                    outbox.renew_lease, self.app.store, delivery_id, worker=self.app.worker_id, until=until
+                )
+            except Exception as exc:  # the next renewal may work; the call itself goes on either way
+                report_store_failure(log, "renew", exc, delivery=delivery_id)
+
+    async def _within_deadline(
+        self, target: TargetSettings, d: Delivery, call: Coroutine[Any, Any, Receipt]
+    ) -> Receipt:
+        """Await `call` for at most the target's call deadline; past it, raise a maybe-sent Transient at once
+        (asyncio.wait_for would wait for the cancelled call to give up, and a call may not)."""
+        limit = call_deadline(target)
+        task = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=limit.total_seconds())
+        except asyncio.CancelledError:
+            task.cancel()
+            task.add_done_callback(functools.partial(self._late_answer, target, d))
+            raise
+        if task in done:
+            return task.result()
+        task.cancel()
+        task.add_done_callback(functools.partial(self._late_answer, target, d))
+        raise Transient(
+            f"no answer within the call deadline ({limit.total_seconds():g}s): the request may have reached "
+            f"{target.platform}",
+            code="deadline",
+            maybe_sent=True,
+        )
+
+    def _late_answer(self, target: TargetSettings, d: Delivery, task: asyncio.Task[Receipt]) -> None:
+        """What a call cut by its deadline did after all. Never recorded: the delivery is `unknown` (or due
+        again) already, and a person may be acting on that."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        ids: dict[str, object] = {"delivery": d.id, "article": d.article_id, "target": target.name}
+        if exc is not None:
+            log.info("delivery.late_answer", **ids, error=redactor(str(exc)))
+            return
+        receipt = task.result()
+        log.error(
+            "delivery.late_answer", **ids, remote_id=receipt.remote_id, url=receipt.url,
+            hint="the platform answered after the call deadline: the post exists; do not resend it",
+        )  # fmt: skip
 
     async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
         if d.kind == "post":
@@ -276,3 +457,7 @@ class Dispatcher:
         if until:
             await asyncio.to_thread(outbox.pause_target, app.store, target.name, until=until, reason=reason, now=now)
             log.info("ratelimit.wait", target=target.name, until=until, reason=reason)
+
+
+class _Reported(Exception):
+    """A failure `_send` has logged itself, with what only it knew (the receipt of a post it could not record)."""

@@ -28,6 +28,9 @@ Metric names (all prefixed `syndicator_`):
                   render_failures_total{target}
                   alerts_sent_total{channel,state}           state: firing | resolved
                   alerts_failed_total{channel}
+                  store_errors_total{operation,cause}        operation: poll | claim | deliver | health | …;
+                                                             cause: locked | disk_full | read_only | permission |
+                                                             unreachable | error (syndicator/store/faults.py)
     histograms    publish_delay_seconds{target}              article published → post sent (1 s … 1 day)
                   feed_poll_duration_seconds{feed}
     gauges        deliveries{target,state}                   rows in the outbox per state
@@ -61,6 +64,7 @@ from prometheus_client.exposition import choose_encoder
 
 from syndicator.article import DeliveryState
 from syndicator.logs import get_logger, observe
+from syndicator.store.faults import WORDS
 
 if TYPE_CHECKING:
     from syndicator.app import App
@@ -125,6 +129,9 @@ class EventMetrics:
         self.render_failures = counter("render_failures", "Articles that could not be rendered.", ["target"])
         self.alerts_sent = counter("alerts_sent", "Alert messages sent, by channel.", ["channel", "state"])
         self.alerts_failed = counter("alerts_failed", "Alert messages that could not be sent.", ["channel"])
+        self.store_errors = counter(
+            "store_errors", "Store failures met by polls, deliveries and health probes.", ["operation", "cause"]
+        )
         self.delay = Histogram(
             f"{PREFIX}_publish_delay_seconds",
             "Seconds from the article's publication to its post, by target.",
@@ -180,6 +187,18 @@ class EventMetrics:
             self.feed_polls.labels(feed=feed, result="failed").inc()
             self.feed_failures.labels(feed=feed).inc()
             self._duration(feed, fields)
+            if fields.get("reason") == "store":
+                self._store_error("poll", fields.get("cause"))
+
+    def _store_failed(self, fields: dict[str, Any]) -> None:
+        feed, target = fields.get("feed"), fields.get("target")
+        if (feed is not None and self._feed(fields) is None) or (target is not None and self._target(fields) is None):
+            return  # another worker's (tests run several in one process)
+        self._store_error(fields.get("operation"), fields.get("cause"))
+
+    def _store_error(self, operation: object, cause: object) -> None:
+        op = operation if isinstance(operation, str) and operation else "store"
+        self.store_errors.labels(operation=op[:20], cause=cause if cause in WORDS else "error").inc()
 
     def _duration(self, feed: str, fields: dict[str, Any]) -> None:
         seconds = fields.get("duration_seconds")
@@ -248,6 +267,7 @@ class EventMetrics:
         "article.new": _article_new,
         "feed.polled": _feed_polled,
         "feed.failed": _feed_failed,
+        "store.failed": _store_failed,
         "delivery.sent": _delivery_sent,
         "delivery.retry": _delivery_retry,
         "delivery.failed": _delivery_failed,

@@ -20,6 +20,7 @@ from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
+from syndicator.store.faults import store_fault
 from syndicator.store.feeds import claim_feed, finish_poll, remember_hub
 
 log = get_logger("syndicator.poll")
@@ -159,6 +160,10 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
     except Exception as exc:  # nothing was recorded (one transaction): the next poll sees the same items again
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
+        fault = store_fault(exc)  # the database refused (locked, disk full, read-only): its cause, not its SQL
+        if fault is not None:
+            error = f"store: {fault.message}"
+            return _failed(app, feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
         return _failed(app, feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
     items = parsed.articles
     finish_poll(
@@ -177,7 +182,7 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
 
 
 def _failed(
-    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, *, started: float
+    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, *, started: float, **fields: object
 ) -> PollReport:
     finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="failed", error=error)
     log.warning(
@@ -186,6 +191,7 @@ def _failed(
         error=error,
         retry_at=next_poll,
         duration_seconds=round(time.monotonic() - started, 4),
+        **fields,
     )
     return PollReport(feed.name, "failed", error=error)
 

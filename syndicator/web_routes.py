@@ -1,4 +1,9 @@
-"""The routes the worker serves: `/healthz` and `/metrics`; the publish webhook joins them here."""
+"""The routes the worker serves: `/healthz` and `/metrics`; the publish webhook joins them here.
+
+`/healthz` is 503 with a reason in plain words when the scheduler is not running or the store cannot be written:
+a write probe (cached for a few seconds, see health.py) and the store faults this worker's polls and deliveries
+met (a full disk shows only there).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from syndicator.metrics import metrics_for
 if TYPE_CHECKING:
     from syndicator.worker import Worker
 
-STORE_PING_TIMEOUT = 5.0
 METRICS_TIMEOUT = 10.0  # Prometheus' default scrape timeout: an answer later than that is thrown away anyway
 
 
@@ -20,11 +24,7 @@ def routes_for(worker: Worker) -> dict[tuple[str, str], Handler]:
         problems = []
         if not worker.scheduler_alive:
             problems.append("scheduler not running")
-        try:
-            async with asyncio.timeout(STORE_PING_TIMEOUT):
-                await asyncio.to_thread(worker.app.store.ping)
-        except Exception as exc:
-            problems.append(f"store unreachable: {exc.__class__.__name__}")
+        problems += await worker.store_health.problems()
         if problems:
             return HttpResponse.json(503, {"status": "unhealthy", "reason": "; ".join(problems), "problems": problems})
         return HttpResponse.json(200, {"status": "ok", "worker": worker.app.worker_id})

@@ -7,7 +7,7 @@ so it becomes `unknown` (or `retry` where the target allows automatic resend) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -402,11 +402,16 @@ def release(
         )
 
 
-def expire_leases(store: Store, *, now: datetime, auto_retry_targets: set[str]) -> list[Delivery]:
-    """`sending` rows whose worker died mid-call → `unknown` (or `retry` for targets that allow it)."""
+def expire_leases(
+    store: Store, *, now: datetime, auto_retry_targets: set[str], alive: Collection[int] = ()
+) -> list[Delivery]:
+    """`sending` rows whose worker died mid-call → `unknown` (or `retry` for targets that allow it). `alive`: calls
+    the caller has in flight itself, never taken for dead (its lanes run while it claims for other targets)."""
     d = t.deliveries
     with store.engine.begin() as conn:
         query = select(d).where(d.c.state == S.SENDING, d.c.lease_until < now)
+        if alive:
+            query = query.where(d.c.id.notin_(list(alive)))
         if store.is_postgres:
             query = query.with_for_update(skip_locked=True)
         rows = conn.execute(query).mappings().all()

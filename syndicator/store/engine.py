@@ -10,8 +10,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.errors import StoreError
+from syndicator.store.faults import store_fault
 
 SCHEMA_HEAD = "0005"  # the newest migration in syndicator/migrations/versions (a test keeps them in step)
+# how long a write waits for another writer's lock before failing ("database is locked" on SQLite, lock_timeout
+# on PostgreSQL, where a lock held by a stray session would otherwise stall a poll for ever, silently)
+BUSY_TIMEOUT_MS = 30_000
+PROBE_WAIT = 2.0  # seconds a write probe waits for a lock: a health check must answer, not queue
 
 
 def utcnow() -> datetime:
@@ -32,8 +37,10 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except SQLAlchemyError:
-            return None  # a new database
+        except SQLAlchemyError as exc:
+            if _no_such_table(exc):
+                return None  # a new database
+            raise  # a file that cannot be opened or a server that refuses us is not a new database
         return str(version) if version is not None else None
 
     def migrate(self) -> None:
@@ -42,7 +49,7 @@ class Store:
             if self.schema_version() == SCHEMA_HEAD:
                 return
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the store at {redact_url(self.url)}: {exc.__class__.__name__}") from exc
+            raise StoreError(f"cannot reach the store at {redact_url(self.url)}: {_cause(exc)}") from exc
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -56,11 +63,36 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare the store at {redact_url(self.url)}: {exc.__class__.__name__}") from exc
+            raise StoreError(f"cannot prepare the store at {redact_url(self.url)}: {_cause(exc)}") from exc
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def probe_write(self, *, wait: float = PROBE_WAIT) -> None:
+        """Prove the store takes writes now: a no-op UPDATE of Alembic's one-row table, committed. It meets a held
+        write lock (waiting at most `wait` seconds), a read-only file, database or session, and a revoked
+        permission. It cannot see a full disk (the row is rewritten in place): the pipeline's own writes do.
+        Raises the driver's error."""
+        probe = text("UPDATE alembic_version SET version_num = version_num")
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                with conn.begin():
+                    ms = max(1, int(wait * 1000))
+                    conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+                    conn.execute(text(f"SET LOCAL statement_timeout = {ms * 2}"))
+                    conn.execute(probe)
+                return
+            before = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, int(wait * 1000))}")
+            try:
+                conn.execute(probe)
+                conn.commit()
+            finally:
+                conn.rollback()
+                # the connection goes back to the pool: the pipeline's writes wait as long as before
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(before or BUSY_TIMEOUT_MS)}")
+                conn.commit()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -82,6 +114,8 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"bad store URL {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _pg_session)
     return engine
 
 
@@ -90,8 +124,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _pg_session(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+    dbapi_conn.commit()  # else the pool's reset (a rollback) would undo the SET
+
+
+def _no_such_table(exc: SQLAlchemyError) -> bool:
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in text_ or getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"
+
+
+def _cause(exc: BaseException) -> str:
+    fault = store_fault(exc)
+    return fault.message if fault else exc.__class__.__name__
 
 
 def redact_url(url: str) -> str:

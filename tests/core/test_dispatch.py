@@ -173,7 +173,10 @@ def test_a_resent_stale_delivery_goes_out(store_url: str) -> None:
 
 
 def test_a_slow_call_keeps_its_lease_so_no_other_worker_takes_it(store_url: str) -> None:
-    cfg_text = CONFIG.format(db=store_url, on_unknown="hold").replace("on_unknown", 'call_lease = "0.3s"\non_unknown')
+    # a call far longer than its lease, well within its deadline (4 × the tiny timeout would cut it)
+    cfg_text = CONFIG.format(db=store_url, on_unknown="hold").replace(
+        "on_unknown", 'call_lease = "0.3s"\ncall_deadline = "30s"\non_unknown'
+    )
     cfg = config.parse(
         cfg_text.replace('token_env = "TOK"', 'token_env = "TOK"\ntimeout = "0.01s"'), environ={"TOK": "1:x"}
     )

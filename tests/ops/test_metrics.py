@@ -174,12 +174,14 @@ async def test_metrics_and_health_after_a_known_sequence(tmp_path: Path, site: F
         assert health.status_code == 200 and health.json()["status"] == "ok"
 
         # the store goes away: health says so, metrics still answer with store_up 0
+        run.worker.store_health.ttl = 0  # the probe's answer is cached for seconds; this swap is instant
         engine = app.store.engine
         app.store.engine = create_engine(f"sqlite:///{tmp_path}/missing-dir/x.db")
         try:
             health = await run.get("/healthz")
             assert health.status_code == 503
-            assert health.json()["reason"] == "store unreachable: OperationalError"
+            reason = health.json()["reason"]
+            assert reason == "store unreachable: cannot reach the database: unable to open database file"
             down = samples((await run.get("/metrics")).text)
             assert value(down, "syndicator_store_up") == 0
             assert value(down, "syndicator_deliveries_sent_total", target="tg_a") == 2  # counters survive
