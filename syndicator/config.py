@@ -137,7 +137,7 @@ class LimitsSettings:
     slow_down_at_percent: float = 80.0  # Meta usage headers: space posts out above this
 
     def __post_init__(self) -> None:
-        from syndicator.governor import parse_quiet_hours, parse_quota, zone
+        from syndicator.limits import parse_quiet_hours, parse_quota, zone
 
         for quota in self.quotas:
             parse_quota(quota)

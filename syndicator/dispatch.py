@@ -35,10 +35,11 @@ from syndicator.article import DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.health import report_store_failure
+from syndicator.limits import Decision
 from syndicator.logs import get_logger, redactor
 from syndicator.platforms.base import Publisher
 from syndicator.store import deliveries as outbox
-from syndicator.store.deliveries import Decision, Delivery
+from syndicator.store.deliveries import Delivery
 from syndicator.store.faults import store_fault
 
 log = get_logger("syndicator.dispatch")

@@ -8,23 +8,24 @@ quotas → cost caps. Nothing is dropped by a limit: the answer is always "not n
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from syndicator.config import LimitsSettings, TargetSettings
-from syndicator.schema import format_duration, parse_duration
-from syndicator.store.deliveries import Decision, TargetHistory
+from syndicator.limits import (
+    Decision,
+    Quota,
+    TargetHistory,
+    WaitKind,
+    parse_quiet_hours,
+    parse_quota,
+    quiet_end,
+    zone,
+)
+from syndicator.schema import format_duration
 
-
-@dataclass(frozen=True)
-class Quota:
-    count: int
-    window: timedelta
-
-    def __str__(self) -> str:
-        return f"{self.count}/{format_duration(self.window)}"
+__all__ = ["Governor", "Quota", "TargetLimits", "parse_quota", "quiet_end", "validate_limits"]
 
 
 # Platform defaults (PLATFORMS.md): used when a target sets no quotas / spacing of its own.
@@ -40,32 +41,6 @@ DEFAULT_QUOTAS = {
     "facebook": (Quota(50, timedelta(hours=1)),),
     "whatsapp": (),
 }
-
-
-def parse_quota(text: str) -> Quota:
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\S+)\s*", text)
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"bad quota {text!r} (use e.g. '17/24h')")
-    return Quota(int(match.group(1)), parse_duration(match.group(2)))
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time] | None:
-    if not text:
-        return None
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
-    if not match:
-        raise ValueError(f"bad quiet_hours {text!r} (use e.g. '23:00-07:00')")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise ValueError(f"bad quiet_hours {text!r}")
-    return time(h1, m1), time(h2, m2)
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
 
 
 @dataclass(frozen=True)
@@ -130,50 +105,46 @@ class Governor:
             return Decision(True)
         if history.auth_failed:
             return Decision(
-                False, now + timedelta(minutes=10), "paused: authorization failed — fix it, then run `syndicator check`"
+                False,
+                now + timedelta(minutes=10),
+                "paused: authorization failed — fix it, then run `syndicator check`",
+                WaitKind.AUTH,
             )
         if history.paused_until and history.paused_until > now:
             return Decision(
-                False, history.paused_until, f"paused by the platform: {history.pause_reason or 'rate limit'}"
+                False,
+                history.paused_until,
+                f"paused by the platform: {history.pause_reason or 'rate limit'}",
+                WaitKind.PLATFORM,
             )
         if kind == "delete":
             return Decision(True)  # taking a post down is not posting: no quiet hours, quotas or caps hold it up
         if lim.quiet and not breaking:
             end = quiet_end(now, lim.quiet, lim.tz)
             if end is not None:
-                return Decision(False, end, "quiet hours")
+                return Decision(False, end, "quiet hours", WaitKind.QUIET_HOURS)
         times = history.send_times  # newest first
         if times and lim.spacing and times[0] + lim.spacing > now:
-            return Decision(False, times[0] + lim.spacing, f"spacing {format_duration(lim.spacing)}")
+            return Decision(False, times[0] + lim.spacing, f"spacing {format_duration(lim.spacing)}", WaitKind.SPACING)
         for quota in lim.quotas:
             recent = [ts for ts in times if ts > now - quota.window]
             if len(recent) >= quota.count:
-                return Decision(False, recent[quota.count - 1] + quota.window, f"quota {quota} reached")
+                return Decision(False, recent[quota.count - 1] + quota.window, f"quota {quota} reached", WaitKind.QUOTA)
         if lim.per_day:
             day_start = now.astimezone(lim.tz).replace(hour=0, minute=0, second=0, microsecond=0)
             today = [ts for ts in times if ts >= day_start.astimezone(UTC)]
             if len(today) >= lim.per_day:
-                return Decision(False, _next_local_midnight(now, lim.tz), f"cost cap: {lim.per_day} posts/day reached")
+                return Decision(
+                    False,
+                    _next_local_midnight(now, lim.tz),
+                    f"cost cap: {lim.per_day} posts/day reached",
+                    WaitKind.COST_CAP,
+                )
         if lim.per_month and history.month_count >= lim.per_month:
-            return Decision(False, _next_month(now, lim.tz), f"cost cap: {lim.per_month} posts/month reached")
+            return Decision(
+                False, _next_month(now, lim.tz), f"cost cap: {lim.per_month} posts/month reached", WaitKind.COST_CAP
+            )
         return Decision(True)
-
-
-def quiet_end(now: datetime, quiet: tuple[time, time], tz: ZoneInfo) -> datetime | None:
-    """If `now` is inside the quiet window (local time, may span midnight), when it ends (UTC); else None."""
-    start, end = quiet
-    local = now.astimezone(tz)
-    t = local.time().replace(tzinfo=None)
-    if start == end:
-        return None
-    inside = (start <= t < end) if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    day = local.date()
-    if start > end and t >= start:
-        day = day + timedelta(days=1)
-    # wall-clock end in the zone; across a DST change the zone resolves the real instant
-    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
 
 
 def _next_local_midnight(now: datetime, tz: ZoneInfo) -> datetime:

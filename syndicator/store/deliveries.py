@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post, Receipt
+from syndicator.limits import Decision, TargetHistory, WaitKind
 from syndicator.store import tables as t
 from syndicator.store.engine import Store
 
@@ -73,25 +74,6 @@ def to_delivery(row: RowMapping) -> Delivery:
         parent_id=row["parent_id"],
         manual=bool(row["manual"]),
     )
-
-
-@dataclass(frozen=True)
-class TargetHistory:
-    """What the governor needs to know about a target, read inside the target's lock."""
-
-    target: str
-    send_times: list[datetime]  # when posts reached the platform at the latest (end of the call), newest first
-    month_count: int  # posts since `month_start`
-    paused_until: datetime | None
-    pause_reason: str | None
-    auth_failed: bool
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    at: datetime | None = None  # when to ask again, if not allowed
-    reason: str = ""
 
 
 def insert_delivery(
@@ -223,7 +205,7 @@ def begin_send(
             )
         )
         if result.rowcount != 1:
-            return Decision(False, None, "lease lost")
+            return Decision(False, None, "lease lost", WaitKind.LEASE_LOST)
         conn.execute(
             insert(t.attempts).values(
                 delivery_id=delivery.id, number=delivery.attempts + 1, worker=worker, started_at=now

@@ -8,7 +8,7 @@ import pytest
 
 from syndicator import config
 from syndicator.governor import Governor, parse_quota, quiet_end
-from syndicator.store.deliveries import TargetHistory
+from syndicator.limits import TargetHistory
 
 BASE = """
 [[feeds]]

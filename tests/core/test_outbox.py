@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from syndicator.article import Article, Post, Receipt
+from syndicator.limits import Decision
 from syndicator.store import Store
 from syndicator.store import deliveries as outbox
 from syndicator.store import tables as t
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, record_poll
-from syndicator.store.deliveries import Decision
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 TARGETS = ("x", "tg")
