@@ -119,7 +119,7 @@ async def drive(rate: int, seconds: float, mode: str, margin_ms: int = 0) -> dic
     from syndicator.app import App
     from syndicator.article import Article
     from syndicator.dispatch import Dispatcher
-    from syndicator.platforms.telegram import TelegramPublisher
+    from syndicator.platforms.telegram.publisher import TelegramPublisher
     from syndicator.polling import ingest
     from syndicator.store import Store
     from syndicator.worker import IDLE, idle_seconds

@@ -127,5 +127,3 @@ class DeliveryState(enum.StrEnum):
     HELD = "held"  # an editor stopped it (or the article was withdrawn before posting)
     RETRACTED = "retracted"  # posted, then deleted on the platform
 
-
-PLATFORMS = ("twitter", "telegram", "facebook", "whatsapp")

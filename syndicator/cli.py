@@ -47,12 +47,20 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _platform_list() -> str:
+    """'X, Telegram, a Facebook Page and WhatsApp': what the registered platforms post to."""
+    from syndicator.platforms import registry
+
+    titles = [spec.title for spec in registry.specs()]
+    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
+
+
 def build_parser() -> argparse.ArgumentParser:
     top, common = _common(False), _common(True)
 
     parser = argparse.ArgumentParser(
         prog="syndicator",
-        description="Posts a publisher's new articles to X, Telegram, a Facebook Page and WhatsApp — once each.",
+        description=f"Posts a publisher's new articles to {_platform_list()} — once each.",
         parents=[top],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -16,18 +16,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from syndicator.article import PLATFORMS
 from syndicator.errors import ConfigError
 from syndicator.files import read_text_file
-from syndicator.platforms.settings import (
-    SETTINGS_BY_PLATFORM,
-    PlatformSettings,
-    Secrets,
-    WhatsAppSettings,
-    secret_env_names,
-)
+from syndicator.platforms import registry
+from syndicator.platforms.settings import PlatformSettings, Secrets, secret_env_names
 from syndicator.render.options import RenderOptions
-from syndicator.schema import build
+from syndicator.schema import build, shown
 
 DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 CONFIG_FILE_CAP = 1024 * 1024
@@ -170,7 +164,7 @@ class RetrySettings:
 class TargetCommon:
     """The keys every `[targets.NAME]` table accepts, whatever its platform."""
 
-    platform: Literal["twitter", "telegram", "facebook", "whatsapp"]
+    platform: str  # one of the registry's platform names (checked in `_target`)
     dry_run: bool = False
     api_base: str = ""
     timeout: timedelta = timedelta(seconds=30)
@@ -343,35 +337,26 @@ def _target(
         raise ConfigError("target names may use letters, digits, '_', '-' and '.' only", source=source, key=where)
     if not isinstance(table, dict):
         raise ConfigError("expected a table", source=source, key=where)
+    platforms = registry.names()
     if "platform" not in table:
         raise ConfigError(
-            f"missing required key (one of: {', '.join(PLATFORMS)})", source=source, key=f"{where}.platform"
+            f"missing required key (one of: {', '.join(platforms)})", source=source, key=f"{where}.platform"
         )
+    platform = table["platform"]
+    if platform not in platforms:
+        choices = ", ".join(repr(p) for p in platforms)
+        raise ConfigError(f"must be one of {choices}, got {shown(platform)}", source=source, key=f"{where}.platform")
     common = build(TargetCommon, {k: v for k, v in table.items() if k in _TARGET_COMMON}, source=source, where=where)
-    platform_cls = SETTINGS_BY_PLATFORM[common.platform]
+    spec = registry.get(common.platform)
     platform_keys = {k: v for k, v in table.items() if k not in _TARGET_COMMON}
-    settings = build(platform_cls, platform_keys, source=source, where=where)
-    if isinstance(settings, WhatsAppSettings) and settings.recipients_file:
-        # absolute but not resolved: an error names the file the configuration names, not a symlink's target
-        settings = replace(settings, recipients_file=os.path.abspath(base / settings.recipients_file))
-    if isinstance(settings, WhatsAppSettings):
-        from syndicator.platforms.whatsapp import recipients
-
-        try:
-            if not recipients(settings):
-                raise ConfigError("no recipients: set 'recipients' or 'recipients_file'", source=source, key=where)
-        except ConfigError as exc:
-            if exc.source and exc.source != source and exc.key:
-                raise  # names the recipients file and line
-            if exc.source and exc.source != source:  # the file itself: missing, not a regular file, too large
-                reason = f"{exc.source}: {exc.reason}"
-                raise ConfigError(reason, source=source, key=f"{where}.recipients_file") from None
-            raise ConfigError(exc.reason, source=source, key=f"{where}.recipients") from None
+    settings = build(spec.settings, platform_keys, source=source, where=where)
+    if spec.validate is not None:
+        settings = _validated(spec.validate, settings, base, source=source, where=where)
     is_dry = dry_run or common.dry_run
     secret_values: dict[str, str] = {}
     for secret, var in secret_env_names(settings).items():
         value = environ.get(var, "")
-        if not value and not is_dry and secret not in ("app_id", "app_secret"):
+        if not value and not is_dry and secret not in spec.optional_secrets:
             raise ConfigError(
                 f"environment variable {var} is not set (it holds this target's {secret})",
                 source=source,
@@ -384,6 +369,20 @@ def _target(
     values = {f.name: getattr(common, f.name) for f in fields(TargetCommon)}
     values.update(dry_run=is_dry, api_base=common.api_base.rstrip("/"))
     return TargetSettings(name=name, settings=settings, secrets=Secrets(secret_values), **values)
+
+
+def _validated(check: Any, settings: Any, base: Path, *, source: str, where: str) -> Any:
+    """A platform's config-time hook. Its ConfigError names a key relative to the target (or none: the target),
+    or a file of its own and a line there, which is passed on as it is."""
+    try:
+        return check(settings, base)
+    except ConfigError as exc:
+        if exc.source and exc.source != source and exc.key:
+            raise
+        key = f"{where}.{exc.key}" if exc.key else where
+        raise ConfigError(exc.reason, source=source, key=key) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=source, key=where) from None
 
 
 def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:

@@ -23,24 +23,10 @@ from syndicator.limits import (
     quiet_end,
     zone,
 )
+from syndicator.platforms import registry
 from syndicator.schema import format_duration
 
 __all__ = ["Governor", "Quota", "TargetLimits", "parse_quota", "quiet_end", "validate_limits"]
-
-
-# Platform defaults (PLATFORMS.md): used when a target sets no quotas / spacing of its own.
-DEFAULT_SPACING = {
-    "twitter": timedelta(seconds=60),
-    "telegram": timedelta(seconds=3),  # ~1 message/s per chat; leave room for edits
-    "facebook": timedelta(seconds=30),
-    "whatsapp": timedelta(0),  # per-recipient pacing is `pace`
-}
-DEFAULT_QUOTAS = {
-    "twitter": (Quota(17, timedelta(hours=24)),),  # free-era account; raise it for paid tiers
-    "telegram": (Quota(20, timedelta(minutes=1)),),
-    "facebook": (Quota(50, timedelta(hours=1)),),
-    "whatsapp": (),
-}
 
 
 @dataclass(frozen=True)
@@ -54,8 +40,9 @@ class TargetLimits:
 
     @classmethod
     def of(cls, platform: str, limits: LimitsSettings, pace: timedelta | None = None) -> TargetLimits:
-        quotas = tuple(parse_quota(q) for q in limits.quotas) if limits.quotas else DEFAULT_QUOTAS[platform]
-        spacing = limits.min_spacing if limits.min_spacing is not None else DEFAULT_SPACING[platform]
+        spec = registry.get(platform)  # the platform's defaults (PLATFORMS.md), when the target sets none
+        quotas = tuple(parse_quota(q) for q in limits.quotas) if limits.quotas else spec.quotas
+        spacing = limits.min_spacing if limits.min_spacing is not None else spec.spacing
         if pace is not None and limits.min_spacing is None:
             spacing = pace
         return cls(

@@ -215,16 +215,8 @@ def setup(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) 
     root.addHandler(handler)
     root.setLevel(level.upper())
     # the libraries' chatter: request URLs (with tokens) at INFO/DEBUG; keep them quiet, and redacted anyway
-    for name in (
-        "httpx",
-        "httpcore",
-        "urllib3",
-        "telegram",
-        "tweepy",
-        "apscheduler",
-        "alembic",
-        "requests_oauthlib",
-        "oauthlib",
-        "facebook",
-    ):
+    from syndicator.platforms import registry
+
+    platform_loggers = [name for spec in registry.specs() for name in spec.loggers]
+    for name in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", *platform_loggers):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -15,7 +15,7 @@ from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import FeedError
 from syndicator.logs import get_logger
-from syndicator.platforms.base import publisher_class
+from syndicator.platforms import registry
 from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
@@ -53,7 +53,7 @@ def policy_of(feed: FeedSettings) -> FeedPolicy:
 
 
 def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDelivery]:
-    """One delivery per target of the feed (per recipient on WhatsApp), each with its rendered post."""
+    """One delivery per target of the feed (per recipient on a fan-out platform), each with its rendered post."""
     out: list[NewDelivery] = []
     for name in feed.targets:
         target = app.config.targets[name]
@@ -76,7 +76,7 @@ def editable_targets(app: App, feed: FeedSettings) -> frozenset[str]:
     for name in feed.targets:
         target = app.config.targets[name]
         # the platform's own ability, also for a dry run (whose stand-in could "edit" anything)
-        if target.edit_on_update and publisher_class(target.platform).supports_edit:
+        if target.edit_on_update and registry.get(target.platform).capabilities.edit:
             names.add(name)
     return frozenset(names)
 
@@ -104,12 +104,8 @@ def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: dateti
 
 
 def recipients_of(target: TargetSettings) -> list[str]:
-    if target.platform != "whatsapp":
-        return [""]
-    from syndicator.platforms.whatsapp import recipients
-
-    found = recipients(target.settings)  # type: ignore[arg-type]
-    return found or [""]
+    """One entry per delivery: a fan-out platform's recipients (its spec says who), else one empty recipient."""
+    return registry.get(target.platform).recipients_of(target.settings)
 
 
 def poll_feed(app: App, feed: FeedSettings) -> PollReport:

@@ -21,7 +21,7 @@ from syndicator.config import FeedSettings
 from syndicator.errors import FeedError
 from syndicator.http import Handler, HttpRequest, HttpResponse
 from syndicator.logs import get_logger
-from syndicator.platforms.base import publisher_class
+from syndicator.platforms import registry
 from syndicator.polling import identity_key, ingest
 from syndicator.sources import webhook, websub
 from syndicator.sources.urls import url_key
@@ -48,7 +48,8 @@ def withdraw(
         summary["cancelled"] += manage.cancel_unsent(app.store, row["id"], now=now, reason=f"withdrawn: {reason}")
         for d in manage.sent_posts(app.store, row["id"]):  # every generation, in flight too
             target = app.config.targets.get(d.target)
-            deletable = d.state != DeliveryState.UNKNOWN and target and publisher_class(target.platform).supports_delete
+            can_delete = target is not None and registry.get(target.platform).capabilities.delete
+            deletable = d.state != DeliveryState.UNKNOWN and can_delete
             if feed.on_withdraw == "retract" and deletable:
                 manage.queue_followup(app.store, d, kind="delete", post=d.post, now=now)
                 summary["deletes_queued"] += 1

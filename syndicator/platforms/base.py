@@ -1,7 +1,7 @@
 """The one interface every platform implements, and how a target becomes a publisher.
 
 A publisher takes a rendered `Post` and returns a `Receipt`, or raises exactly one of the PublishError subclasses
-(see `syndicator.errors`). Each platform module maps its library's exceptions and the platform's status codes onto
+(see `syndicator.errors`). Each platform package maps its library's exceptions and the platform's status codes onto
 that closed set in one function. Publishers never touch the database and never sleep for rate limits: they report
 what the platform said (`Receipt.rate`, `RetryLater.retry_at`) and the governor decides.
 """
@@ -9,7 +9,6 @@ what the platform said (`Receipt.rate`, `RetryLater.retry_at`) and the governor 
 from __future__ import annotations
 
 import abc
-import importlib
 from typing import TYPE_CHECKING, ClassVar
 
 from syndicator.article import Identity, Post, Receipt
@@ -54,18 +53,11 @@ class Publisher(abc.ABC):
         """Release connections."""
 
 
-_MODULES = {
-    "twitter": ("syndicator.platforms.twitter", "TwitterPublisher"),
-    "telegram": ("syndicator.platforms.telegram", "TelegramPublisher"),
-    "facebook": ("syndicator.platforms.facebook", "FacebookPublisher"),
-    "whatsapp": ("syndicator.platforms.whatsapp", "WhatsAppPublisher"),
-}
-
-
 def publisher_class(platform: str) -> type[Publisher]:
-    module_name, class_name = _MODULES[platform]
-    cls: type[Publisher] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    """The platform's publisher class, named by its spec; importing it imports the client library."""
+    from syndicator.platforms import registry
+
+    return registry.get(platform).publisher_class()
 
 
 def make_publisher(target: TargetSettings, *, outbound: OutboundGuard | None = None) -> Publisher:

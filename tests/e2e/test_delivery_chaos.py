@@ -26,8 +26,8 @@ from syndicator.app import App
 from syndicator.dispatch import Dispatcher
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
-from syndicator.platforms.telegram import TelegramPublisher
-from syndicator.platforms.twitter import TwitterPublisher
+from syndicator.platforms.telegram.publisher import TelegramPublisher
+from syndicator.platforms.twitter.publisher import TwitterPublisher
 from syndicator.polling import poll_feed
 from syndicator.store import Store
 from tests.e2e.helpers import (

@@ -24,8 +24,8 @@ import pytest
 from syndicator import actions, config, logs
 from syndicator.app import App
 from syndicator.outbound import OutboundGuard
-from syndicator.platforms.telegram import TelegramPublisher
-from syndicator.platforms.twitter import TwitterPublisher
+from syndicator.platforms.telegram.publisher import TelegramPublisher
+from syndicator.platforms.twitter.publisher import TwitterPublisher
 from syndicator.polling import poll_feed
 from syndicator.store import Store
 from tests.e2e.helpers import (

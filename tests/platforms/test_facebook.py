@@ -14,10 +14,11 @@ import pytest
 from syndicator.article import Post, Receipt
 from syndicator.config import TargetSettings, parse
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
-from syndicator.platforms import meta
+from syndicator.platforms import graph as meta
 from syndicator.platforms.base import make_publisher
-from syndicator.platforms.facebook import FacebookPublisher
-from syndicator.platforms.settings import FacebookSettings, Secrets
+from syndicator.platforms.facebook.publisher import FacebookPublisher
+from syndicator.platforms.facebook.settings import FacebookSettings
+from syndicator.platforms.settings import Secrets
 from tests.conftest import RealNetworkAccess
 from tests.fakes.facebook import FakeFacebook, graph_error
 from tests.fakes.server import Response

@@ -14,8 +14,9 @@ from syndicator.article import Button, Post, Receipt
 from syndicator.config import TargetSettings, parse
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import make_publisher
-from syndicator.platforms.settings import Secrets, TelegramSettings
-from syndicator.platforms.telegram import TelegramPublisher, message_url, parse_chat
+from syndicator.platforms.settings import Secrets
+from syndicator.platforms.telegram.publisher import TelegramPublisher, message_url, parse_chat
+from syndicator.platforms.telegram.settings import TelegramSettings
 from tests.fakes.server import Response
 from tests.fakes.telegram import NOT_MODIFIED, TOKEN, EntityError, FakeTelegram, parse_html
 

@@ -16,8 +16,9 @@ from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Tr
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import make_publisher
 from syndicator.platforms.http import SecretRedactor, rebase
-from syndicator.platforms.settings import Secrets, TwitterSettings
-from syndicator.platforms.twitter import TwitterPublisher, _Image, rate_info, retry_at
+from syndicator.platforms.settings import Secrets
+from syndicator.platforms.twitter.publisher import TwitterPublisher, _Image, rate_info, retry_at
+from syndicator.platforms.twitter.settings import TwitterSettings
 from tests.conftest import RealNetworkAccess
 from tests.fakes.server import Response
 from tests.fakes.twitter import TOO_MANY, FakeX

@@ -14,8 +14,10 @@ from syndicator.article import Post, Receipt
 from syndicator.config import TargetSettings, parse
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import make_publisher
-from syndicator.platforms.settings import Secrets, WhatsAppSettings
-from syndicator.platforms.whatsapp import WhatsAppPublisher, normalise_number, recipients, share_link
+from syndicator.platforms.settings import Secrets
+from syndicator.platforms.whatsapp.publisher import WhatsAppPublisher, share_link
+from syndicator.platforms.whatsapp.recipients import normalise_number, recipients
+from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 from tests.conftest import RealNetworkAccess
 from tests.fakes.server import Response
 from tests.fakes.whatsapp import FakeWhatsApp, cloud_error

@@ -14,13 +14,11 @@ from lxml import etree
 
 from syndicator.article import Article
 from syndicator.config import TargetSettings
-from syndicator.platforms.settings import (
-    FacebookSettings,
-    PlatformSettings,
-    TelegramSettings,
-    TwitterSettings,
-    WhatsAppSettings,
-)
+from syndicator.platforms.facebook.settings import FacebookSettings
+from syndicator.platforms.settings import PlatformSettings
+from syndicator.platforms.telegram.settings import TelegramSettings
+from syndicator.platforms.twitter.settings import TwitterSettings
+from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 from syndicator.render.options import RenderOptions
 
 SAMPLE_FEED = Path(__file__).resolve().parents[2] / "syndicator" / "data" / "sample-feed.rss"

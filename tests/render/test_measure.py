@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 from twitter_text import parse_tweet
 
-from syndicator.render.measure import telegram_length, utf16_length, x_weighted_length
+from syndicator.platforms.telegram.measure import telegram_length
+from syndicator.platforms.twitter.measure import x_weighted_length
+from syndicator.render.measure import utf16_length
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from twitter_text import parse_tweet
 from twitter_text.extract_urls import extract_urls
 
 from syndicator.article import Article, Post
-from syndicator.render import render, x_weighted_length
+from syndicator.platforms.twitter.measure import x_weighted_length
+from syndicator.render import render
 from syndicator.render.bidi import BIDI_MARKS
 from syndicator.render.text import ELLIPSIS, inline
 from tests.render.helpers import target, telegram_problems, utf16

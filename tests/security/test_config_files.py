@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.cli import main
-from syndicator.platforms.whatsapp import RECIPIENTS_FILE_CAP
+from syndicator.platforms.whatsapp.recipients import RECIPIENTS_FILE_CAP
 from tests.e2e.helpers import preserved_logging
 
 SAMPLE = Path(__file__).resolve().parents[2] / "syndicator" / "data" / "sample-feed.rss"

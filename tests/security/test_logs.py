@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicator import logs
-from syndicator.platforms import meta
+from syndicator.platforms import graph as meta
 from syndicator.platforms.http import REDACTOR, SecretRedactor, protect_loggers
 from syndicator.platforms.http import redact as http_redact
 from syndicator.redaction import EXCEPTION_CAP, FIELD_CAP, KEY_CAP, MARK, TEXT_CAP, Redactor, redactor

@@ -34,8 +34,9 @@ from syndicator.errors import ConfigError, FeedError
 from syndicator.logs import observe
 from syndicator.outbound import OutboundError, OutboundGuard, Refused, address_problem, parse_rule
 from syndicator.platforms.base import make_publisher
-from syndicator.platforms.settings import Secrets, TwitterSettings
-from syndicator.platforms.twitter import TwitterPublisher
+from syndicator.platforms.settings import Secrets
+from syndicator.platforms.twitter.publisher import TwitterPublisher
+from syndicator.platforms.twitter.settings import TwitterSettings
 from syndicator.sources import websub
 from syndicator.sources.fetch import fetch
 from syndicator.sources.wordpress import fetch_post

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from syndicator.article import Post
-from syndicator.platforms.settings import WhatsAppSettings
+from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 from syndicator.render import rich as rt
 from syndicator.render.compose import Composer, TextSlot
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.links import clean_url
-from syndicator.render.measure import WHATSAPP_PARAM_LIMIT, WHATSAPP_TEXT_LIMIT, utf16_length
+from syndicator.render.measure import utf16_length
 from syndicator.render.rich import Rich
 from syndicator.render.templates import parse
 from syndicator.render.text import ATOM, ELLIPSIS
@@ -21,6 +21,8 @@ from syndicator.render.text import ATOM, ELLIPSIS
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
+WHATSAPP_TEXT_LIMIT = 4096
+WHATSAPP_PARAM_LIMIT = 1024
 DEFAULT_TEMPLATE = "{title:bold}\n\n{summary}\n\n{url}"
 SHARE_BASE = "https://wa.me/?text="
 _MARKERS = ((rt.BOLD, "*"), (rt.ITALIC, "_"), (rt.STRIKE, "~"))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from syndicator.article import Button, Post
-from syndicator.platforms.settings import TelegramSettings
+from syndicator.platforms.telegram.measure import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegram_length
+from syndicator.platforms.telegram.settings import TelegramSettings
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.graphemes import graphemes
-from syndicator.render.measure import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegram_length
 from syndicator.render.rich import Rich
 from syndicator.render.text import ELLIPSIS, inline
 

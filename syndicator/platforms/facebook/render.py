@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from syndicator.article import Post
-from syndicator.platforms.settings import FacebookSettings
+from syndicator.platforms.facebook.settings import FacebookSettings
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
-from syndicator.render.measure import FACEBOOK_LIMIT, utf16_length
+from syndicator.render.measure import utf16_length
+
+FACEBOOK_LIMIT = 63206
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings

@@ -7,17 +7,15 @@ parameters; in "text" mode the post's text is sent as free text with a link prev
 There is no official API for WhatsApp Channels; this module does not pretend otherwise. `share_link()` gives the
 wa.me draft link editors use to post to a Channel by hand. Messages cannot be deleted or edited through the Cloud
 API. Pacing between recipients is the dispatcher's job (`settings.pace`); this module never sleeps. Errors are
-classified by `syndicator.platforms.meta.to_publish_error` (the table is in its docstring).
+classified by `syndicator.platforms.graph.to_publish_error` (the table is in its docstring).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -25,11 +23,8 @@ import requests
 
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
-from syndicator.files import read_text_file
 from syndicator.platforms.base import Publisher
-from syndicator.platforms.http import answer_lost
-from syndicator.platforms.meta import (
-    GRAPH_URL,
+from syndicator.platforms.graph import (
     GraphFailure,
     Usage,
     install_log_redaction,
@@ -37,11 +32,14 @@ from syndicator.platforms.meta import (
     redact,
     to_publish_error,
 )
-from syndicator.platforms.settings import WhatsAppSettings
+from syndicator.platforms.http import answer_lost
+from syndicator.platforms.whatsapp.recipients import normalise_number
+from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
+GRAPH_URL = "https://graph.facebook.com"
 SHARE_URL = "https://wa.me/?text="
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _PHONE_ID = re.compile(r"^\d+$")
@@ -51,55 +49,6 @@ _SPACES = re.compile(r"\s+")
 def share_link(text: str) -> str:
     """A wa.me link that opens WhatsApp with `text` as a draft (for buttons and for posting to a Channel by hand)."""
     return SHARE_URL + quote(text, safe="")
-
-
-def normalise_number(raw: str) -> str:
-    """'+98 912-345 6789' → '989123456789' (E.164 digits, no '+'; Persian/Arabic digits are read as digits).
-    A leading international '00' is dropped.
-    Raises ValueError for anything that cannot be a full international number. The message never quotes `raw`
-    (it may come from a file: the caller says which entry or line)."""
-    digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in re.sub(r"[\s().+\-/]", "", raw))
-    if not digits or not digits.isascii() or not digits.isdigit():
-        raise ValueError("not a phone number in E.164 form (+ country code and number, e.g. +44 7700 900123)")
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if digits.startswith("0"):
-        raise ValueError("a number in national format; write it with the country code (e.g. +98 912…)")
-    if not 8 <= len(digits) <= 15:
-        raise ValueError(f"has {len(digits)} digits; an international number has 8 to 15")
-    return digits
-
-
-RECIPIENTS_FILE_CAP = 4 * 1024 * 1024  # ~200,000 numbers
-
-
-def recipients(settings: WhatsAppSettings) -> list[str]:
-    """The opted-in numbers of a target: `recipients`, then the lines of `recipients_file` (relative to the current
-    directory; '#' starts a comment), normalised to digits, deduplicated, first occurrence first.
-
-    The file must be a regular UTF-8 file of at most RECIPIENTS_FILE_CAP bytes (`syndicator.files`). Raises
-    ConfigError naming the entry (`recipients` entry N) or the file and line that is wrong, never its content."""
-    entries: list[tuple[str, str | None, str]] = [
-        (n, None, f"entry {i}") for i, n in enumerate(settings.recipients, start=1)
-    ]
-    if settings.recipients_file:
-        path = str(Path(settings.recipients_file))
-        text = read_text_file(path, max_bytes=RECIPIENTS_FILE_CAP, what="recipients file")
-        # split on \n only: str.splitlines() also breaks at \x0c, \x1c, U+2028…, and the line numbers would
-        # not be an editor's
-        for number, line in enumerate(text.split("\n"), start=1):
-            entry = line.split("#", 1)[0].strip()
-            if entry:
-                entries.append((entry, path, f"line {number}"))
-    seen: dict[str, None] = {}
-    for raw, source, where in entries:
-        try:
-            seen.setdefault(normalise_number(raw), None)
-        except ValueError as exc:
-            if source is None:
-                raise ConfigError(f"{where}: {exc}", key="recipients") from None
-            raise ConfigError(str(exc), source=source, key=where) from None
-    return list(seen)
 
 
 class WhatsAppPublisher(Publisher):

@@ -52,7 +52,7 @@ from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.http import protect_loggers, redact, utcnow
-from syndicator.platforms.settings import TelegramSettings
+from syndicator.platforms.telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings

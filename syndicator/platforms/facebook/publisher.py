@@ -10,11 +10,11 @@ small and readable), with five adjustments, all made from the outside through th
 * **Secrets out of URLs and bodies**: the library sends `access_token` in the query string (GET, DELETE) or the
   form body (POST), and urllib3 logs every request line, query included, at DEBUG. The same adapter moves the token
   into an `Authorization: Bearer` header, which Graph accepts. (debug_token's `input_token` must stay in the query:
-  `meta.install_log_redaction()` filters it out of urllib3's log lines.)
+  `graph.install_log_redaction()` filters it out of urllib3's log lines.)
 * **Status and headers**: the library hides both. A response hook records the HTTP status and the usage headers
   (`X-App-Usage`, `X-Business-Use-Case-Usage`) per thread, for `Receipt.rate` and for the error mapping.
 * **Errors**: `GraphAPIError` keeps the whole error body in `.result` (code, error_subcode, error_data), which
-  `meta.to_publish_error` classifies; raw `requests` exceptions (timeouts, dropped connections) and bodies it cannot
+  `graph.to_publish_error` classifies; raw `requests` exceptions (timeouts, dropped connections) and bodies it cannot
   read (a proxy's HTML 502 → "Maintype was not text…", or a missing Content-Type → KeyError) are caught around each
   library call and classified by the same function.
 
@@ -39,10 +39,9 @@ from requests.utils import get_environ_proxies
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
-from syndicator.platforms.http import answer_lost
-from syndicator.platforms.meta import (
+from syndicator.platforms.facebook.settings import FacebookSettings
+from syndicator.platforms.graph import (
     DUPLICATE,
-    GRAPH_URL,
     GraphFailure,
     Usage,
     install_log_redaction,
@@ -50,13 +49,14 @@ from syndicator.platforms.meta import (
     redact,
     to_publish_error,
 )
-from syndicator.platforms.settings import FacebookSettings
+from syndicator.platforms.http import answer_lost
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
 T = TypeVar("T")
 
+GRAPH_URL = "https://graph.facebook.com"
 POST_URL = "https://www.facebook.com/{}"
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement")
 EXPIRY_WARNING = timedelta(days=7)

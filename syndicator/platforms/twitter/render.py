@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from syndicator.article import Post
+from syndicator.platforms.twitter.measure import X_LIMIT, x_weighted_length
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
-from syndicator.render.measure import X_LIMIT, x_weighted_length
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings

@@ -48,8 +48,6 @@ from syndicator.article import RateInfo
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.http import REDACTOR, protect_loggers
 
-GRAPH_URL = "https://graph.facebook.com"
-
 DEFAULT_THROTTLE_WAIT = timedelta(minutes=15)
 POLICY_BLOCK_WAIT = timedelta(days=1)
 THROUGHPUT_WAIT = timedelta(seconds=1)

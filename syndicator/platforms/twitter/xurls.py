@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from syndicator.render._tlds import CCTLDS, GTLDS
+from syndicator.platforms.twitter._tlds import CCTLDS, GTLDS
 
 _DIRECTIONAL = "\u202a-\u202e\u061c\u200e\u200f\u2066\u2067\u2068\u2069"
 _INVALID = "\ufffe\ufeff\uffff"

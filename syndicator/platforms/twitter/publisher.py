@@ -56,7 +56,7 @@ from syndicator.platforms.http import (
     redact,
     utcnow,
 )
-from syndicator.platforms.settings import TwitterSettings
+from syndicator.platforms.twitter.settings import TwitterSettings
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings

@@ -1,0 +1,88 @@
+"""What a platform package tells the rest of the program: one `PlatformSpec`, exported as `SPEC`.
+
+Everything outside a platform's package learns about the platform from its spec, found by the registry
+(`syndicator.platforms.registry`): config (the platform name, its settings class, its config-time checks), the
+governor (default spacing and quotas), polling (one delivery per recipient), render (the renderer), `check` and
+`preview` (the limit and how it is measured), dry runs (capabilities), logging (library loggers, secret shapes)
+and the docs. A spec is pure data plus pure functions: building one imports no client library. The publisher
+class is named by its import path and loaded only when a target really posts or checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syndicator.limits import Quota
+
+if TYPE_CHECKING:
+    from syndicator.article import Post
+    from syndicator.config import TargetSettings
+    from syndicator.platforms.base import Publisher
+    from syndicator.render.context import Prepared
+
+Renderer = Callable[["Prepared", "TargetSettings"], "Post"]
+Measure = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the platform itself can do; a dry run of a target claims no more than its platform."""
+
+    edit: bool = False  # correct a sent post in place
+    delete: bool = True  # remove a sent post (retractions)
+    fan_out: bool = False  # one delivery per recipient (`SPEC.recipients`), not one per target
+    media: bool = False  # posts can carry the article's image
+
+
+@dataclass(frozen=True)
+class SecretPattern:
+    """A credential's shape, redacted wherever it appears: `pattern` → `replacement`, tried only over a text that
+    holds one of `guards` (lower-cased literal parts; most log values hold none)."""
+
+    pattern: re.Pattern[str]
+    replacement: str
+    guards: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    name: str  # the `platform = "..."` value; a stable interface
+    title: str  # how the docs and `--help` name what it posts to ("a Facebook Page")
+    settings: type[Any]  # a frozen dataclass of the platform's `[targets.NAME]` keys (built by syndicator.schema)
+    render: Renderer  # (Prepared, target) → Post, measured and within `limits`
+    default_template: str  # the post template when a target sets none (the renderer may pick among `templates`)
+    limits: Mapping[str, int]  # named limits, e.g. {"text": 4096, "caption": 1024}
+    measure: Measure  # length as the platform counts it (a rendered Post also carries its own length and limit)
+    counting: str  # the measuring rule in words, for docs and previews
+    spacing: timedelta  # default minimum time between two posts of one target
+    quotas: tuple[Quota, ...]  # default windowed quotas
+    capabilities: Capabilities
+    publisher: str  # "package.module:Class", imported by `publisher_class()` only
+    templates: Mapping[str, str] = field(default_factory=dict)  # other named default templates ("photo": ...)
+    loggers: tuple[str, ...] = ()  # the client libraries' loggers: kept at WARNING and redacted
+    secret_patterns: tuple[SecretPattern, ...] = ()
+    optional_secrets: frozenset[str] = frozenset()  # `*_env` secrets a target may leave unset
+    # config-time hook: (settings, directory of the config file) → settings (paths resolved); raises ValueError
+    # or syndicator.errors.ConfigError (with a key relative to the target) for what is wrong
+    validate: Callable[[Any, Path], Any] | None = None
+    # fan-out hook: settings → the recipients a delivery is made for (capabilities.fan_out)
+    recipients: Callable[[Any], list[str]] | None = None
+    order: int = 100  # where it is listed (docs, `--help`, error messages); then by name
+
+    def publisher_class(self) -> type[Publisher]:
+        """The publisher class; this is where the client library is imported."""
+        module_name, _, class_name = self.publisher.partition(":")
+        cls: type[Publisher] = getattr(importlib.import_module(module_name), class_name)
+        return cls
+
+    def recipients_of(self, settings: Any) -> list[str]:
+        """One entry per delivery: the recipients of a fan-out platform, else one empty recipient."""
+        if self.recipients is None:
+            return [""]
+        return self.recipients(settings) or [""]
