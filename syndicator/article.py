@@ -47,8 +47,9 @@ class Button:
 class Post:
     """What one target will publish, rendered and measured; the only input a publisher gets.
 
-    `text` is final: already escaped for `parse_mode` (Telegram "HTML"), or plain text. `length` is measured by the
-    platform's own rule (X weighted length, Telegram UTF-16 units after entity parsing, ...) and is <= `limit`.
+    `text` is final: already escaped for `parse_mode` (e.g. "HTML"), or plain text. `length` is measured by the
+    platform's own rule (its spec's `measure`: a weighted length, UTF-16 units after entity parsing, ...) and is
+    <= `limit`.
     """
 
     platform: str
@@ -59,8 +60,8 @@ class Post:
     image_url: str | None = None  # attach as photo/media when set
     parse_mode: str | None = None
     buttons: tuple[Button, ...] = ()
-    recipient: str = ""  # WhatsApp: one phone number per delivery
-    extra: Mapping[str, Any] = field(default_factory=dict)  # platform specifics, e.g. WhatsApp template params
+    recipient: str = ""  # a fan-out platform: one recipient (e.g. a phone number) per delivery
+    extra: Mapping[str, Any] = field(default_factory=dict)  # platform specifics, e.g. message template params
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -91,7 +92,7 @@ class Receipt:
 
     remote_id: str
     url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Telegram chat id, media type
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. chat id, media type
     rate: RateInfo | None = None
 
     def to_json(self) -> str:

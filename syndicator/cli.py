@@ -48,7 +48,7 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
 
 
 def _platform_list() -> str:
-    """'X, Telegram, a Facebook Page and WhatsApp': what the registered platforms post to."""
+    """What the registered platforms post to, by their spec's `title`: 'A, B, C and D'."""
     from syndicator.platforms import registry
 
     titles = [spec.title for spec in registry.specs()]

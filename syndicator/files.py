@@ -1,4 +1,4 @@
-"""Reading the files a configuration names (the configuration itself, a WhatsApp `recipients_file`): only
+"""Reading the files a configuration names (the configuration itself, a recipients file a platform reads): only
 regular files, never a pseudo-filesystem, never more than a cap, and errors that name the file and the line but
 never quote what is in it.
 

@@ -1,5 +1,5 @@
 """Structured logging: one event per line (JSON lines, or readable text on a terminal), secrets redacted from
-every line of every logger — the libraries' own included (httpx logs request URLs carrying Telegram bot tokens).
+every line of every logger — the libraries' own included (httpx logs request URLs, which may carry bot tokens).
 
 Usage: `log = get_logger(); log.info("delivery.sent", target="x_en", delivery=12)` — the first argument is the
 event name, keywords are its fields.
@@ -218,5 +218,5 @@ def setup(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) 
     from syndicator.platforms import registry
 
     platform_loggers = [name for spec in registry.specs() for name in spec.loggers]
-    for name in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", "uvicorn", *platform_loggers):
+    for name in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", *platform_loggers):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -1,5 +1,5 @@
 """Secrets out, lines whole: the one redactor behind the log formatters, the library loggers' filter
-(`platforms.http.SecretRedactor`), the platforms' error texts (`platforms.meta.redact`, `platforms.http.redact`)
+(`platforms.http.SecretRedactor`), the platforms' error texts (`platforms.graph.redact`, `platforms.http.redact`)
 and the CLI's error lines.
 
 Two things are replaced by `***`:
@@ -8,9 +8,9 @@ Two things are replaced by `***`:
   alert secrets; `add()`), and the values of environment variables whose *name* says secret (`add_environment()`);
 * **credential syntax**, never English words (`PATTERNS`): the credential after `Authorization:` + a scheme, a bare
   `Bearer <token>` only when the token has token shape, OAuth 1.0a parameters, `access_token=`-style parameters in
-  query/form strings and JSON/dict reprs, a Telegram bot token's shape, Meta tokens (`EAA…`), JWTs, and the
-  password in `scheme://user:password@host`. "Basic income", "Why OAuth matters", "Bearer bonds rally" and
-  "token economy" pass untouched.
+  query/form strings and JSON/dict reprs, JWTs, the password in `scheme://user:password@host`, and the token
+  shapes each platform's spec declares (`PlatformSpec.secret_patterns`, read from the registry on first use).
+  "Basic income", "Why OAuth matters", "Bearer bonds rally" and "token economy" pass untouched.
 
 `scrub()` is what a log field goes through: lone surrogates become U+FFFD, NUL and C0/C1 controls (but tab and
 newline) are removed, secrets are redacted, then the text is capped with a note of its original length. It
@@ -68,11 +68,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(rf"(?i)(\bbearer\s+)(?:(?={_TOKEN}*\d){_TOKEN}{{16,}}|{_TOKEN}{{32,}})=*"),
         rf"\1{MARK}",
     ),
-    # Telegram: /bot<id>:<secret> in Bot API URLs, any length; anywhere else the real shape (id:35 characters)
-    (re.compile(r"(?<=/bot)\d{1,20}:[A-Za-z0-9_-]+"), MARK),
-    (re.compile(r"(?<![0-9])\d{5,20}:[A-Za-z0-9_-]{30,}"), MARK),
-    # Meta (Facebook, WhatsApp) access tokens, and JWTs
-    (re.compile(r"\bEAA[A-Za-z0-9]{40,}"), MARK),
+    # JWTs
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), MARK),
     # the password in a URL: postgresql://user:password@host, https://:token@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):[^\s/?#@]+@"), rf"\1:{MARK}@"),
@@ -84,9 +80,6 @@ _GUARDS: tuple[tuple[str, ...], ...] = (
     ("authorization",),
     ("authorization", "api-key", "auth-token", "access-token"),
     ("bearer",),
-    ("/bot",),
-    (":",),
-    ("eaa",),
     ("eyj",),
     ("@",),
 )
@@ -142,6 +135,33 @@ def looks_like_secret_value(value: str) -> bool:
     )
 
 
+_platform: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] | None = None
+_loading = False
+
+
+def _platform_patterns() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
+    """The credential shapes the platform packages declare (each once), loaded from the registry on first use."""
+    global _platform, _loading
+    if _platform is not None:
+        return _platform
+    if _loading:  # a platform package is being imported right now: the generic shapes only, for this call
+        return ()
+    _loading = True
+    try:
+        from syndicator.platforms import registry
+
+        found: dict[tuple[str, str], tuple[re.Pattern[str], str, tuple[str, ...]]] = {}
+        for spec in registry.specs():
+            for shape in spec.secret_patterns:
+                found.setdefault(
+                    (shape.pattern.pattern, shape.replacement), (shape.pattern, shape.replacement, shape.guards)
+                )
+        _platform = tuple(found.values())
+    finally:
+        _loading = False
+    return _platform
+
+
 class Redactor:
     """Known secret values plus `PATTERNS` (and any extra shapes a platform registers). Thread-safe; `add`
     may be called at any time (publishers register their tokens when they are built)."""
@@ -189,6 +209,9 @@ class Redactor:
         lower = text.lower()
         for (pattern, replacement), guard in zip(PATTERNS, _GUARDS, strict=True):
             if any(part in lower for part in guard):
+                text = pattern.sub(replacement, text)
+        for pattern, replacement, guards in _platform_patterns():
+            if any(part in lower for part in guards):
                 text = pattern.sub(replacement, text)
         for pattern in self._extra:
             text = pattern.sub(MARK, text)

@@ -1,4 +1,4 @@
-"""What the Facebook Page and WhatsApp Cloud publishers share: both are the Meta Graph API.
+"""What the publishers on Meta's Graph API share (the Page and the Cloud messaging platforms).
 
 * `parse_usage(headers)`: the `X-App-Usage` / `X-Page-Usage` / `X-Business-Use-Case-Usage` headers → the highest
   reported percentage and `estimated_time_to_regain_access` (minutes).
@@ -11,9 +11,9 @@
     Graph error code                              becomes
     ============================================  ================================================================
     4, 17, 32, 341, 613, 80000–80099 (throttles)  RetryLater: now + estimated_time_to_regain_access, else + 15 min
-    130429 (WhatsApp throughput, ~80 msg/s)        RetryLater: Retry-After / regain header, else + 1 s
-    131056 (WhatsApp pair rate, ~1 per 6 s/user)   RetryLater: + 6 s
-    131048 (WhatsApp spam rate limit)              RetryLater: regain header, else + 1 h
+    130429 (Cloud API throughput, ~80 msg/s)       RetryLater: Retry-After / regain header, else + 1 s
+    131056 (Cloud API pair rate, ~1 per 6 s/user)  RetryLater: + 6 s
+    131048 (Cloud API spam rate limit)             RetryLater: regain header, else + 1 h
     368 (temporarily blocked for policy)           RetryLater: + 24 h (the block is on the Page/number, not on the
                                                    post: every other queued post would fail the same way, and
                                                    retrying sooner can lengthen the block; a human should read the
@@ -71,7 +71,7 @@ TRANSIENT_CODES = frozenset({1, 2, 131000, 131016, 133004})
 
 _TOKEN_SUBCODES = {
     458: "the app is not installed for this user",
-    459: "the user is checkpointed (must log in to facebook.com)",
+    459: "the user is checkpointed (must log in on the web to clear it)",
     460: "the password was changed",
     463: "the access token has expired",
     464: "the user is not confirmed",
@@ -167,7 +167,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | No
 class GraphFailure:
     """One failed Graph call, described without any client library's types. Texts are already redacted."""
 
-    platform: str  # "facebook" | "whatsapp"
+    platform: str  # the platform's registry name
     action: str  # "publish", "delete", "check", …
     status: int | None = None  # HTTP status, when a response arrived
     code: int | None = None  # Graph error code

@@ -24,7 +24,7 @@ REDACTED = MARK
 
 
 class BaseURLAdapter(HTTPAdapter):
-    """Mounted on a `requests.Session` for a hard-coded host (tweepy's https://api.twitter.com): rewrites each
+    """Mounted on a `requests.Session` for a host a client library hard-codes: rewrites each
     request's scheme+host to `base` (keeping path and query) and gives every request a timeout.
 
     With `base` empty the URL is left alone and only the timeout applies. No automatic retries: the caller

@@ -53,7 +53,7 @@ class SecretPattern:
 @dataclass(frozen=True)
 class PlatformSpec:
     name: str  # the `platform = "..."` value; a stable interface
-    title: str  # how the docs and `--help` name what it posts to ("a Facebook Page")
+    title: str  # how the docs and `--help` name what it posts to ("a ... Page")
     settings: type[Any]  # a frozen dataclass of the platform's `[targets.NAME]` keys (built by syndicator.schema)
     render: Renderer  # (Prepared, target) → Post, measured and within `limits`
     default_template: str  # the post template when a target sets none (the renderer may pick among `templates`)

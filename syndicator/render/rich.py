@@ -1,7 +1,7 @@
 """A tiny rich-text model: a post is a sequence of spans, each plain text with a style.
 
-Everything is cut, isolated and assembled in this model and only serialised at the end (Telegram HTML, WhatsApp
-markers, plain text), so markup is balanced by construction and escaping happens in exactly one place.
+Everything is cut, isolated and assembled in this model and only serialised at the end (a platform's HTML,
+marker characters, plain text), so markup is balanced by construction and escaping happens in exactly one place.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ BOLD, ITALIC, UNDERLINE, STRIKE, CODE, PRE = "b", "i", "u", "s", "code", "pre"
 class Span:
     text: str
     marks: frozenset[str] = frozenset()
-    href: str | None = None  # a link target (Telegram renders it; other platforms show the text only)
+    href: str | None = None  # a link target (a platform with links renders it; the others show the text only)
     atom: bool = False  # a URL or hashtag: never cut inside, never a bidi mark inside, never re-written
 
     def style(self) -> tuple[frozenset[str], str | None, bool]:

@@ -3,9 +3,9 @@
     "{title:bold}\\n\\n{summary}\\n\\n{url}\\n\\n{hashtags}"
 
 - Placeholders: see PLACEHOLDERS. `{{` and `}}` are literal braces.
-- Styles: bold, italic (Telegram tags, WhatsApp `*`/`_`; ignored on X and Facebook) and link (Telegram: the field
-  becomes a link to the article).
-- Literal text is plain text on every platform: it is escaped for Telegram and WhatsApp like the article's text.
+- Styles: bold, italic (each platform's own markup, ignored where it has none) and link (where a platform has links:
+  the field becomes a link to the article).
+- Literal text is plain text on every platform: it is escaped for the platform's markup like the article's text.
 - A line whose placeholders are all empty is left out, and so is its literal text ("By {author}" disappears when
   there is no author). Blank lines never repeat.
 

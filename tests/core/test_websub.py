@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -143,9 +144,9 @@ async def test_two_workers_renewing_at_once_send_one_request_with_the_stored_sec
     monkeypatch.setattr(websub, "request_subscription", lambda **kw: sent.append(kw))
     # both workers read the subscription (due: never requested) before either asks the hub
     stale = feed_store.subscriptions(second.store)
-    await Pushes(first).renew_due()
+    await Pushes(SimpleNamespace(app=first)).renew_due()  # type: ignore[arg-type]
     monkeypatch.setattr(feed_store, "subscriptions", lambda store: stale)
-    await Pushes(second).renew_due()
+    await Pushes(SimpleNamespace(app=second)).renew_due()  # type: ignore[arg-type]
     assert len(sent) == 1
     monkeypatch.undo()
     sub = feed_store.subscription(first.store, "f")
