@@ -218,5 +218,5 @@ def setup(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) 
     from syndicator.platforms import registry
 
     platform_loggers = [name for spec in registry.specs() for name in spec.loggers]
-    for name in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", *platform_loggers):
+    for name in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", "uvicorn", *platform_loggers):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.app import App
 from syndicator.article import DeliveryState, Post
-from syndicator.config import FeedSettings
+from syndicator.config import FeedSettings, WebhookSettings
 from syndicator.errors import FeedError
-from syndicator.http import Handler, HttpRequest, HttpResponse
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
-from syndicator.polling import identity_key, ingest
+from syndicator.polling import PollReport, identity_key, ingest
 from syndicator.sources import webhook, websub
 from syndicator.sources.urls import url_key
 from syndicator.store import feeds as feed_store
 from syndicator.store import manage
 from syndicator.store.articles import row_to_article
 from syndicator.store.replays import StoreReplayGuard
-
-if TYPE_CHECKING:
-    from syndicator.worker import Worker
+from syndicator.web.messages import HttpRequest, HttpResponse, Route
 
 log = get_logger("syndicator.push")
 BUSY_RETRIES = 20  # a scheduled poll of the same feed is running: wait for it, then poll again
@@ -93,20 +91,39 @@ def _articles(app: App, feed: FeedSettings, refs: list[str], post_id: int | None
 
 
 class Pushes:
-    """The push side of the worker: /hooks/publish, the WebSub callback, and keeping subscriptions alive."""
+    """The push side of the worker: /hooks/publish, the WebSub callback, and keeping subscriptions alive.
 
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self.app = worker.app
+    It takes what it uses: the app (store, config, clock, outbound guard), how to poll a feed now (the worker's
+    poll, which wakes its delivery loop when something is new) and how to wake the delivery loop."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        poll: Callable[[FeedSettings], Awaitable[PollReport]] | None = None,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.app = app
+        self._poll = poll
+        self._wake = wake
         self.guard = StoreReplayGuard(self.app.store)  # in the store: every worker sees it, a restart keeps it
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def routes(self) -> dict[tuple[str, str], Handler]:
-        return {
-            ("POST", "/hooks/publish"): self.publish_hook,
-            ("GET", "/hooks/websub"): self.websub_verify,
-            ("POST", "/hooks/websub"): self.websub_notify,
-        }
+    def routes(self) -> list[Route]:
+        settings = self.app.config.webhook
+        max_body = settings.max_body if settings is not None else WebhookSettings.max_body
+        return [
+            Route("POST", "/hooks/publish", self.publish_hook, max_body=max_body),
+            Route("GET", "/hooks/websub", self.websub_verify, max_body=0),
+            Route("POST", "/hooks/websub", self.websub_notify),  # a feed document: the default cap (1 MB)
+        ]
+
+    async def poll(self, feed: FeedSettings) -> PollReport:
+        if self._poll is not None:
+            return await self._poll(feed)
+        from syndicator.worker import poll_safely
+
+        return await poll_safely(self.app, feed)
 
     # ── /hooks/publish ────────────────────────────────────────────────────────────────────────────────────
     async def publish_hook(self, req: HttpRequest) -> HttpResponse:
@@ -141,7 +158,7 @@ class Pushes:
             await asyncio.to_thread(
                 withdraw, self.app, feed, refs, reason=f"post status is now {call.status!r}", post_id=call.post_id
             )
-            self.worker.wake.set()
+            self._wake()
             return
         await self.poll_now(feed)
         if feed.wordpress and call.post_id:
@@ -149,7 +166,7 @@ class Pushes:
             await self._check_wordpress(feed, call.post_id, refs, may_withdraw=call.status != "publish")
         if call.status == "publish":
             await asyncio.to_thread(republish, self.app, feed, refs, post_id=call.post_id)
-        self.worker.wake.set()
+        self._wake()
 
     async def _check_wordpress(
         self, feed: FeedSettings, post_id: int, refs: list[str], *, may_withdraw: bool = True
@@ -189,7 +206,7 @@ class Pushes:
 
     async def poll_now(self, feed: FeedSettings) -> None:
         for _ in range(BUSY_RETRIES):
-            report = await self.worker.poll(feed)
+            report = await self.poll(feed)
             if report.status != "busy":
                 return
             await asyncio.sleep(0.5)
@@ -239,7 +256,7 @@ class Pushes:
 
     async def _notified(self, name: str) -> None:
         await self.poll_now(self.app.config.feed(name))
-        self.worker.wake.set()
+        self._wake()
 
     async def keep_subscriptions(self, every: float = 60.0) -> None:
         """A worker service: subscribe where a hub is advertised, renew before the lease runs out."""

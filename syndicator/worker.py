@@ -44,7 +44,7 @@ class Worker:
         self.scheduler_alive = False
         self.scheduler: Any = None  # the AsyncIOScheduler while `run` runs (tests move its jobs' next run time)
         self.extra_services: list[Callable[[Worker], Coroutine[Any, Any, None]]] = []
-        self.pushes = Pushes(self)
+        self.pushes = Pushes(app, poll=lambda feed: self.poll(feed), wake=self.wake.set)  # late-bound
         self.exit_code = 0
         self.store_health = StoreHealth(app.store, app.config)
         self.dispatcher.on_lane_done = self.wake.set

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -144,9 +143,9 @@ async def test_two_workers_renewing_at_once_send_one_request_with_the_stored_sec
     monkeypatch.setattr(websub, "request_subscription", lambda **kw: sent.append(kw))
     # both workers read the subscription (due: never requested) before either asks the hub
     stale = feed_store.subscriptions(second.store)
-    await Pushes(SimpleNamespace(app=first)).renew_due()  # type: ignore[arg-type]
+    await Pushes(first).renew_due()
     monkeypatch.setattr(feed_store, "subscriptions", lambda store: stale)
-    await Pushes(SimpleNamespace(app=second)).renew_due()  # type: ignore[arg-type]
+    await Pushes(second).renew_due()
     assert len(sent) == 1
     monkeypatch.undo()
     sub = feed_store.subscription(first.store, "f")

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 
 from syndicator import config
 from syndicator.app import App
-from syndicator.http import HttpRequest, start_server
 from syndicator.logs import observe
 from syndicator.polling import PollReport
 from syndicator.sources import webhook, websub
@@ -31,6 +30,8 @@ from syndicator.store import Store
 from syndicator.store import feeds as feed_store
 from syndicator.store import tables as t
 from syndicator.store.replays import StoreReplayGuard
+from syndicator.web import HttpRequest, build_app, start
+from syndicator.web.ops import ops_routes
 from syndicator.worker import Worker
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -201,14 +202,12 @@ async def test_a_strangers_verification_is_refused_and_changes_nothing(
 async def test_the_issue_reproduction_through_the_real_listener(store_url: str, clock: Clock) -> None:
     n = node(store_url, clock)
     hub_advertised(n)
-    server = await start_server("127.0.0.1", 0, n.worker.pushes.routes())
-    port = server.sockets[0].getsockname()[1]
+    server = await start(build_app(n.worker.pushes.routes()), "127.0.0.1", 0)
     try:
-        url = f"http://127.0.0.1:{port}/hooks/websub?" + urlencode(FORGED)
+        url = f"http://127.0.0.1:{server.port}/hooks/websub?" + urlencode(FORGED)
         answer = await asyncio.to_thread(requests.get, url, timeout=5)
     finally:
-        server.close()
-        await server.wait_closed()
+        await server.close()
     assert answer.status_code == 404 and answer.text != "x"
     sub = feed_store.subscription(n.app.store, "en")
     assert sub is not None and sub.state is None and sub.expires_at is None
@@ -393,3 +392,36 @@ def test_the_guard_itself_on_an_injected_clock(store_url: str) -> None:
     # long after, a row not purged yet (no call came since) no longer counts
     assert guard.first_time("k", now=T0 + 2 * SKEW + timedelta(seconds=1), window=SKEW)
     assert not guard.first_time("k", now=T0 + 2 * SKEW + timedelta(seconds=2), window=SKEW)
+
+
+async def test_130_idle_connections_leave_healthz_200_and_a_signed_call_202(store_url: str, clock: Clock) -> None:
+    """The issue's reproduction: the old listener answered 503 to both past 100 open connections."""
+    n = node(store_url, clock)
+    routes = ops_routes(
+        worker_id=n.app.worker_id,
+        scheduler_alive=lambda: True,
+        store_problems=n.worker.store_health.problems,
+        metrics=lambda _accept: (b"", "text/plain"),
+    )
+    server = await start(build_app([*routes, *n.worker.pushes.routes()]), "127.0.0.1", 0)
+    idle = []
+    try:
+        for _ in range(130):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # answered, then kept open: idle
+            await writer.drain()
+            assert (await reader.readuntil(b"}")).startswith(b"HTTP/1.1 200 ")
+            idle.append(writer)
+        base = f"http://127.0.0.1:{server.port}"
+        health = await asyncio.to_thread(requests.get, base + "/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        call = signed({"feed": "en", "url": "https://www.example.org/en/a/", "nonce": uuid.uuid4().hex}, T0)
+        answer = await asyncio.to_thread(
+            requests.post, base + "/hooks/publish", data=call.body, headers=call.headers, timeout=5
+        )
+        assert answer.status_code == 202 and answer.json() == {"accepted": True, "feed": "en"}
+        await n.worker.pushes.drain()
+    finally:
+        for writer in idle:
+            writer.close()
+        await server.close()
