@@ -11,11 +11,11 @@ Conditions, what raises them and what clears them (T a target, F a feed):
     expiry:T   the daily credential check: the token expires within `token_expiry_days`  →  a later check that
                shows a renewed token
 
-Alerting never blocks the pipeline: a logs observer only puts events on a queue (it may be called from worker
-threads); one task applies them to the condition state, one sends the messages, each channel in a thread with a
-timeout (`asyncio.timeout`, not `wait_for`, which on Python 3.11 can swallow the cancellation that stops the
-worker). A message that cannot be sent is logged as `alert.failed`, never raised. Secrets (the bot token, the SMTP
-password, the webhook URL) go to the log redactor and are never part of a log line.
+Alerting never blocks the pipeline: an events subscriber (`syndicator.events`) only puts events on a queue (it
+may be called from worker threads); one task applies them to the condition state, one sends the messages, each
+channel in a thread with a timeout (`asyncio.timeout`, not `wait_for`, which on Python 3.11 can swallow the
+cancellation that stops the worker). A message that cannot be sent is logged as `alert.failed`, never raised.
+Secrets (the bot token, the SMTP password, the webhook URL) go to the log redactor and are never part of a log line.
 
 State lives in memory. It is rebuilt from the store at start: conditions the store shows (an auth pause, deliveries
 in state unknown, a feed failing for long) are *adopted* silently — the previous process already announced them —
@@ -43,9 +43,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from syndicator import events as ev
 from syndicator.article import Identity
 from syndicator.errors import AuthError, ConfigError, PublishError
-from syndicator.logs import get_logger, observe, redactor
+from syndicator.limits import WaitKind
+from syndicator.logs import get_logger, redactor
 from syndicator.schema import build, format_duration
 
 if TYPE_CHECKING:
@@ -56,9 +58,15 @@ if TYPE_CHECKING:
 log = get_logger("syndicator.alerts")
 
 TELEGRAM_API = "https://api.telegram.org"
-WATCHED = frozenset(
-    {"target.paused", "delivery.sent", "delivery.failed", "delivery.unknown", "ratelimit.wait", "feed.polled"}
+WATCHED: tuple[type[ev.Event], ...] = (
+    ev.TargetPaused,
+    ev.DeliverySent,
+    ev.DeliveryFailed,
+    ev.DeliveryUnknown,
+    ev.RateLimitWait,
+    ev.FeedPolled,
 )
+LIMIT_KINDS = frozenset({WaitKind.QUOTA, WaitKind.COST_CAP})  # waits that raise limit:T
 SHUTDOWN_WAIT = 5.0
 Clock = Callable[[], datetime]
 Service = Callable[["Worker"], Coroutine[Any, Any, None]]
@@ -315,30 +323,29 @@ class Conditions:
 
     # -- inputs -----------------------------------------------------------------------------------------------
 
-    def on_event(self, event: str, fields: Mapping[str, Any], received: float) -> list[Alert]:
-        target = fields.get("target")
-        feed = fields.get("feed")
-        if event == "feed.polled":
+    def on_event(self, event: ev.Event, received: float) -> list[Alert]:
+        if isinstance(event, ev.FeedPolled):
+            feed = event.feed
             if feed not in self.feeds:
                 return []
             self._marks[f"feed:{feed}"] = received
             return self._clear(
                 f"feed:{feed}", feed, f"feed {feed}: polled successfully again", "The feed is read again."
             )
-        if target not in self.targets:
+        target = getattr(event, "target", None)
+        if not isinstance(target, str) or target not in self.targets:
             return []
-        assert isinstance(target, str)
         platform = self._platform(target)
-        if event == "target.paused" and fields.get("reason") == "authorization":
+        if isinstance(event, ev.TargetPaused) and event.reason == "authorization":
             self._marks[f"auth:{target}"] = received
             return self._auth_raise(
                 target,
                 "store",
-                f"{platform} rejected the credentials of {target}: {fields.get('error') or 'authorization failed'}. "
+                f"{platform} rejected the credentials of {target}: {event.error or 'authorization failed'}. "
                 f"Deliveries to {target} wait. Fix the credentials, then run `syndicator check` to resume.",
                 title=f"{target}: authorization failed, posting paused",
             )
-        if event == "delivery.sent":
+        if isinstance(event, ev.DeliverySent):
             for kind in ("auth", "failed", "limit"):
                 self._marks[f"{kind}:{target}"] = received
             posted = f"A post went out to {target}."
@@ -346,41 +353,40 @@ class Conditions:
             out += self._clear(f"failed:{target}", target, f"{target}: deliveries are going out again", posted)
             out += self._clear(f"limit:{target}", target, f"{target}: posting again after the limit", posted)
             return out
-        if event == "delivery.failed":
-            if fields.get("error_class") == "auth":
+        if isinstance(event, ev.DeliveryFailed):
+            if event.error_class == "auth":
                 return []  # auth:T says it, with what to do
-            attempts = fields.get("attempt")
+            attempts = event.attempt
             return self._raise(
                 f"failed:{target}",
                 target,
                 f"{target}: a delivery failed",
-                f"Delivery {fields.get('delivery')} (article {fields.get('article')}) to {target} failed"
+                f"Delivery {event.delivery} (article {event.article}) to {target} failed"
                 + (f" after {attempts} attempt(s)" if attempts else "")
-                + f" [{fields.get('error_class') or 'error'}]: {fields.get('error') or 'no detail'}. "
+                + f" [{event.error_class or 'error'}]: {event.error or 'no detail'}. "
                 f"`syndicator history --target {target} --state failed` lists failed deliveries; "
                 f"`syndicator resend ARTICLE --target {target}` queues one again.",
             )
-        if event == "delivery.unknown":
+        if isinstance(event, ev.DeliveryUnknown):
             self._marks[f"unknown:{target}"] = received
-            article = fields.get("article")
+            article = event.article
             return self._raise(
                 f"unknown:{target}",
                 target,
                 f"{target}: a delivery's outcome is unknown",
-                f"Delivery {fields.get('delivery')} (article {article}) to {target} may or may not be on {platform}"
-                + (f": {fields['error']}" if fields.get("error") else " (the worker stopped during the call)")
+                f"Delivery {event.delivery} (article {article}) to {target} may or may not be on {platform}"
+                + (f": {event.error}" if event.error else " (the worker stopped during the call)")
                 + f". Look on {platform}; if the post is missing, run "
                 f"`syndicator resend {article} --target {target} --yes`.",
             )
-        if event == "ratelimit.wait":
-            reason = str(fields.get("reason") or "")
-            if not reason.lower().startswith(("quota", "cost cap")):
+        if isinstance(event, ev.RateLimitWait):
+            if event.kind not in LIMIT_KINDS:
                 return []
-            until = fields.get("until")
+            until = event.until
             return self._raise(
                 f"limit:{target}",
                 target,
-                f"{target}: {reason}",
+                f"{target}: {event.reason}",
                 f"Posting to {target} waits"
                 + (f" until {_when(until)}" if isinstance(until, datetime) else "")
                 + ". Nothing is lost: queued deliveries go out when the limit allows.",
@@ -622,14 +628,14 @@ class AlertService:
         inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         outbox: asyncio.Queue[Alert] = asyncio.Queue()
 
-        def observer(event: str, fields: dict[str, Any]) -> None:
-            if event not in WATCHED:
+        def observer(event: ev.Event) -> None:
+            if not isinstance(event, WATCHED):
                 return
-            item = ("event", (event, dict(fields), time.monotonic()))
+            item = ("event", (event, time.monotonic()))
             with contextlib.suppress(RuntimeError):  # the loop is closed: the worker is gone
                 loop.call_soon_threadsafe(inbox.put_nowait, item)
 
-        undo = observe(observer)
+        undo = ev.subscribe(observer)
         tasks = [
             asyncio.create_task(self._store_loop(inbox)),
             asyncio.create_task(self._check_loop(inbox)),
@@ -657,8 +663,8 @@ class AlertService:
 
     def _apply(self, kind: str, payload: Any) -> list[Alert]:
         if kind == "event":
-            event, fields, received = payload
-            return self.conditions.on_event(event, fields, received)
+            event, received = payload
+            return self.conditions.on_event(event, received)
         if kind == "store":
             snap, adopt = payload
             return self.conditions.on_store(snap, adopt=adopt)
@@ -737,15 +743,13 @@ class AlertService:
                 await asyncio.to_thread(channel.send, alert)
         except Exception as exc:
             error = str(exc) if isinstance(exc, AlertDeliveryError) else exc.__class__.__name__
-            log.error(
-                "alert.failed",
-                channel=channel.name,
-                condition=alert.condition,
-                resolved=alert.resolved,
-                error=redactor(error),
+            ev.emit(
+                ev.AlertFailed(
+                    channel=channel.name, condition=alert.condition, resolved=alert.resolved, error=redactor(error)
+                )
             )
         else:
-            log.info("alert.sent", channel=channel.name, condition=alert.condition, resolved=alert.resolved)
+            ev.emit(ev.AlertSent(channel=channel.name, condition=alert.condition, resolved=alert.resolved))
 
 
 # ── wiring ───────────────────────────────────────────────────────────────────────────────────────────────────

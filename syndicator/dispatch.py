@@ -34,8 +34,19 @@ from syndicator.app import App
 from syndicator.article import DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.events import (
+    DeliveryChanged,
+    DeliveryFailed,
+    DeliveryRetry,
+    DeliverySent,
+    DeliverySkipped,
+    DeliveryUnknown,
+    RateLimitWait,
+    TargetPaused,
+    emit,
+)
 from syndicator.health import report_store_failure
-from syndicator.limits import Decision
+from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
 from syndicator.platforms.base import Publisher
 from syndicator.store import deliveries as outbox
@@ -120,15 +131,16 @@ class Dispatcher:
         for d in await asyncio.to_thread(
             outbox.expire_leases, app.store, now=now, auto_retry_targets=auto_retry, alive=frozenset(self.in_flight)
         ):
-            log.error(
-                "delivery.unknown",
-                delivery=d.id,
-                article=d.article_id,
-                target=d.target,
-                feed=d.feed,
-                auto_retry=d.target in auto_retry,
-                hint="the worker stopped during the platform call; check the platform, then "
-                "`syndicator resend ARTICLE --target T` if it is missing",
+            emit(
+                DeliveryUnknown(
+                    delivery=d.id,
+                    article=d.article_id,
+                    target=d.target,
+                    feed=d.feed,
+                    auto_retry=d.target in auto_retry,
+                    hint="the worker stopped during the platform call; check the platform, then "
+                    "`syndicator resend ARTICLE --target T` if it is missing",
+                )
             )
         by_target: dict[str, list[Delivery]] = defaultdict(list)
         if not targets:
@@ -205,7 +217,7 @@ class Dispatcher:
                 message=f"not posted: older than the freshness cut-off ({fresh})",
                 retry_at=None,
             )
-            log.warning("delivery.skipped", delivery=d.id, target=target.name, article=d.article_id, reason="stale")
+            emit(DeliverySkipped(delivery=d.id, target=target.name, article=d.article_id, reason="stale"))
             return None
         self.in_flight.add(d.id)  # before `sending` is committed: a claim meanwhile must not take it for dead
         try:
@@ -228,8 +240,13 @@ class Dispatcher:
             history_limit=app.governor.history_limit(target.name),
         )
         if not decision.allowed:
-            if decision.reason != "lease lost":
-                log.info("ratelimit.wait", target=target.name, delivery=d.id, until=decision.at, reason=decision.reason)
+            if decision.kind is not WaitKind.LEASE_LOST:
+                kind = decision.kind or WaitKind.PLATFORM
+                emit(
+                    RateLimitWait(
+                        target=target.name, delivery=d.id, until=decision.at, reason=decision.reason, kind=kind
+                    )
+                )
             return decision
         return await self._call_and_record(target, d, decision)
 
@@ -254,7 +271,7 @@ class Dispatcher:
             await asyncio.to_thread(
                 outbox.mark_unknown, app.store, d.id, now=app.clock(), reason=reason, worker=app.worker_id
             )
-            log.error("delivery.unknown", delivery=d.id, target=target.name, article=d.article_id, error=reason)
+            emit(DeliveryUnknown(delivery=d.id, target=target.name, article=d.article_id, error=reason))
             return decision
         done = app.clock()
         try:
@@ -277,7 +294,7 @@ class Dispatcher:
             await asyncio.to_thread(outbox.apply_to_parent, app.store, d, now=done)
         if receipt.rate:
             await self._note_rate(target, receipt.rate, done)
-        fields: dict[str, object] = {
+        ids = {
             "delivery": d.id,
             "article": d.article_id,
             "feed": d.feed,
@@ -286,19 +303,18 @@ class Dispatcher:
             "attempt": attempt,
             "remote_id": receipt.remote_id,
             "url": receipt.url,
+            "recipient": d.recipient or None,
         }
-        if d.recipient:
-            fields["recipient"] = d.recipient
         if d.kind != "post":
-            log.info("delivery.edited" if d.kind == "edit" else "delivery.retracted", parent=d.parent_id, **fields)
+            emit(DeliveryChanged(parent=d.parent_id, deleted=d.kind == "delete", **ids))  # type: ignore[arg-type]
             return decision
-        if d.published_at:
-            fields["delay_seconds"] = round((done - d.published_at).total_seconds(), 3)
+        preview: dict[str, object] = {}
         if target.dry_run:
-            fields.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
+            preview.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
             if d.post.image_url:
-                fields["image"] = d.post.image_url
-        log.info("delivery.sent", **fields)
+                preview["image"] = d.post.image_url
+        delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
+        emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
         return decision
 
     @contextlib.asynccontextmanager
@@ -407,8 +423,8 @@ class Dispatcher:
             await asyncio.to_thread(
                 outbox.pause_target, app.store, target.name, until=retry_at, reason=str(exc)[:300], now=now
             )
-            log.warning("target.paused", target=target.name, reason="platform", until=retry_at, error=str(exc))
-            event = "delivery.retry"
+            emit(TargetPaused(target=target.name, reason="platform", until=retry_at, error=str(exc)))
+            failure: type[DeliveryRetry | DeliveryFailed] = DeliveryRetry
         elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
             # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
             await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=message, worker=app.worker_id)
@@ -416,26 +432,25 @@ class Dispatcher:
                 "no answer after the request was sent; check the platform, then "
                 f"`syndicator resend ARTICLE --target {target.name} --yes` if the post is missing"
             )
-            log.error("delivery.unknown", **fields, hint=hint)
+            emit(DeliveryUnknown(**fields, hint=hint))  # type: ignore[arg-type]
             return
         elif isinstance(exc, Transient):
             retry_at = None if attempt >= target.retry.max_attempts else now + self._backoff(target, attempt)
-            event = "delivery.retry" if retry_at else "delivery.failed"
+            failure = DeliveryRetry if retry_at else DeliveryFailed
         else:
             retry_at = None
-            event = "delivery.failed"
+            failure = DeliveryFailed
             if isinstance(exc, AuthError):
                 await asyncio.to_thread(
                     outbox.pause_target, app.store, target.name, until=None, reason=f"authorization: {exc}",
                     auth=True, now=now,
                 )  # fmt: skip
-                log.error("target.paused", target=target.name, reason="authorization", error=str(exc))
+                emit(TargetPaused(target=target.name, reason="authorization", error=str(exc)))
         await asyncio.to_thread(
             outbox.record_failure, app.store, d.id, now=now, error_class=exc.error_class, message=message,
             retry_at=retry_at, worker=app.worker_id,
         )  # fmt: skip
-        level = log.warning if event == "delivery.retry" else log.error
-        level(event, **fields, retry_at=retry_at, permanent=isinstance(exc, Permanent))
+        emit(failure(**fields, retry_at=retry_at, permanent=isinstance(exc, Permanent)))  # type: ignore[arg-type]
 
     def _backoff(self, target: TargetSettings, attempt: int) -> timedelta:
         base = target.retry.backoff.total_seconds() * (2 ** max(0, attempt - 1))
@@ -446,18 +461,19 @@ class Dispatcher:
         app = self.app
         payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(rate).items()}
         await asyncio.to_thread(outbox.save_rate, app.store, target.name, json.dumps(payload), now=now)
-        until, reason = None, ""
+        until, reason, kind = None, "", WaitKind.PLATFORM
         if rate.pause_until and rate.pause_until > now:
             until, reason = rate.pause_until, "the platform asked to stop"
         elif rate.remaining == 0 and rate.reset_at and rate.reset_at > now:
             until, reason = rate.reset_at, f"rate limit exhausted ({rate.limit}); resets then"
         elif rate.usage_percent is not None and rate.usage_percent >= 100:
-            until, reason = now + timedelta(minutes=15), f"usage at {rate.usage_percent:.0f}%"
+            until, reason, kind = now + timedelta(minutes=15), f"usage at {rate.usage_percent:.0f}%", WaitKind.USAGE
         elif rate.usage_percent is not None and rate.usage_percent >= target.limits.slow_down_at_percent:
-            until, reason = now + timedelta(minutes=1), f"usage at {rate.usage_percent:.0f}%: slowing down"
+            until, kind = now + timedelta(minutes=1), WaitKind.USAGE
+            reason = f"usage at {rate.usage_percent:.0f}%: slowing down"
         if until:
             await asyncio.to_thread(outbox.pause_target, app.store, target.name, until=until, reason=reason, now=now)
-            log.info("ratelimit.wait", target=target.name, until=until, reason=reason)
+            emit(RateLimitWait(target=target.name, until=until, reason=reason, kind=kind))
 
 
 class _Reported(Exception):

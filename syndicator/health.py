@@ -3,7 +3,7 @@ polls and deliveries met (a full disk only shows there: the probe rewrites a row
 
 Store faults become one structured event each, never a traceback: `store.failed` (operation, cause, error and
 the ids involved), or for a poll `feed.failed` with `reason = "store"`. `syndicator_store_errors_total` counts
-both (metrics.py); `StoreHealth` observes them.
+both (metrics.py); `StoreHealth` subscribes to them (typed events, `syndicator.events`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from syndicator.events import (
+    DeliveryFailed,
+    DeliveryRetry,
+    DeliverySent,
+    DeliveryUnknown,
+    Event,
+    FeedFailed,
+    FeedPolled,
+    StoreFailed,
+    emit,
+)
 from syndicator.logs import EventLogger, get_logger, redactor
 from syndicator.store.faults import StoreFault, store_fault
 
@@ -34,10 +45,16 @@ def fault_of(exc: BaseException) -> StoreFault:
     return found or StoreFault("error", f"{type(exc).__name__}: {exc}"[:300])
 
 
-def report_store_failure(logger: EventLogger, operation: str, exc: BaseException, **ids: Any) -> StoreFault:
-    """One `store.failed` line for a failure of the store (or of code around it) during `operation`."""
+_IDS = ("delivery", "article", "feed", "target")
+
+
+def report_store_failure(logger: EventLogger | None, operation: str, exc: BaseException, **ids: Any) -> StoreFault:
+    """One `store.failed` event for a failure of the store (or of code around it) during `operation`. `ids` are
+    the ids involved (delivery, article, feed, target) and any other fields for the log line (a hint, a receipt's
+    remote_id). `logger` is not used any more: the event is logged by the bus."""
     fault = fault_of(exc)
-    logger.error("store.failed", operation=operation, cause=fault.cause, error=redactor(fault.message), **ids)
+    named = {k: ids.pop(k) for k in _IDS if k in ids}
+    emit(StoreFailed(operation=operation, cause=fault.cause, error=redactor(fault.message), extra=ids, **named))
     return fault
 
 
@@ -76,22 +93,21 @@ class StoreHealth:
         with self._lock:
             self._standing.pop((operation, subject), None)
 
-    def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        """A `logs.observe` observer; only this worker's feeds and targets count (other workers share the process
-        in tests)."""
-        feed, target = fields.get("feed"), fields.get("target")
+    def __call__(self, event: Event) -> None:
+        """An events subscriber; only this worker's feeds and targets count (other workers share the process in
+        tests)."""
+        feed, target = getattr(event, "feed", None), getattr(event, "target", None)
         ours_feed = isinstance(feed, str) and feed in self._feeds
         ours_target = isinstance(target, str) and target in self._targets
-        if event == "feed.failed" and fields.get("reason") == "store" and ours_feed:
-            self.failed("poll", str(feed), StoreFault(str(fields.get("cause", "error")), str(fields.get("error", ""))))
-        elif event == "store.failed" and fields.get("operation") != "health":
+        if isinstance(event, FeedFailed) and event.reason == "store" and ours_feed:
+            self.failed("poll", event.feed, StoreFault(event.cause or "error", event.error))
+        elif isinstance(event, StoreFailed) and event.operation != "health":
             subject = str(target) if ours_target else str(feed) if ours_feed else ""
             if subject or (feed is None and target is None):
-                fault = StoreFault(str(fields.get("cause", "error")), str(fields.get("error", "")))
-                self.failed(str(fields.get("operation", "store")), subject, fault)
-        elif event == "feed.polled" and ours_feed:
-            self.ok("poll", str(feed))
-        elif event in ("delivery.sent", "delivery.retry", "delivery.failed", "delivery.unknown") and ours_target:
+                self.failed(event.operation or "store", subject, StoreFault(event.cause, event.error))
+        elif isinstance(event, FeedPolled) and ours_feed:
+            self.ok("poll", event.feed)
+        elif isinstance(event, DeliverySent | DeliveryRetry | DeliveryFailed | DeliveryUnknown) and ours_target:
             self.ok("deliver", str(target))
 
     def standing(self) -> list[str]:
@@ -142,7 +158,7 @@ class StoreHealth:
         """Log changes only: a health check every second must not write a line every second."""
         before, self._last_reported = self._last_reported, fault
         if fault is not None and fault != before:
-            log.error("store.failed", operation="health", cause=fault.cause, error=redactor(fault.message))
+            emit(StoreFailed(operation="health", cause=fault.cause, error=redactor(fault.message)))
         elif fault is None and before is not None:
             log.info("store.recovered", operation="health")
 

@@ -22,7 +22,8 @@ class WaitKind(enum.StrEnum):
     """Why a target must wait. The values are metric label values (`ratelimit_waits_total{kind}`)."""
 
     AUTH = "auth"  # a credential failed: paused until `syndicator check` passes
-    PLATFORM = "platform"  # the platform said so (429, flood control, usage headers)
+    PLATFORM = "platform"  # the platform said so (429, flood control, a pause it asked for)
+    USAGE = "usage"  # the platform's usage headers near or at 100%: slowing down
     QUIET_HOURS = "quiet_hours"
     SPACING = "spacing"
     QUOTA = "quota"

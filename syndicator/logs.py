@@ -47,7 +47,10 @@ _observers: list[Observer] = []
 
 
 def observe(observer: Observer) -> Callable[[], None]:
-    """Call `observer(event, fields)` for every event, whatever the log level (metrics, alerts). Returns an undo."""
+    """Call `observer(event, fields)` for every log event, whatever the log level. Returns an undo.
+
+    For tests and tools that look at log lines. Code that acts on what happened (metrics, alerts, store health)
+    subscribes to the typed events instead (`syndicator.events.subscribe`), never to log lines."""
     _observers.append(observer)
     return lambda: _observers.remove(observer) if observer in _observers else None
 
@@ -66,6 +69,10 @@ class EventLogger:
                 logging.getLogger("syndicator.logs").exception("observer failed on %s", event)
         if self._logger.isEnabledFor(level):
             self._logger.log(level, event, extra={"fields": fields}, stacklevel=3)
+
+    def log(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        """An event whose fields are already a dict (`syndicator.events` logs every typed event through this)."""
+        self._log(level, event, fields)
 
     def debug(self, event: str, **fields: Any) -> None:
         self._log(logging.DEBUG, event, fields)

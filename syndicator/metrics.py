@@ -3,9 +3,10 @@
 Two sources, one registry per worker (never the library's global one, so tests and several workers in one
 process stay apart):
 
-* **Counters and histograms** are fed by a `logs.observe()` observer: every structured event the pipeline emits
-  (`article.new`, `feed.polled`, `delivery.sent`, ...) moves a counter. They count what *this process* saw since
-  it started; aggregate them across workers with `sum()`.
+* **Counters and histograms** are fed by a subscriber of the typed events (`syndicator.events`): every event the
+  pipeline emits (`ArticleNew`, `FeedPolled`, `DeliverySent`, ...) moves a counter. It reads the events'
+  attributes, never a log line or a reason text (a wait's kind is its `WaitKind`). They count what *this
+  process* saw since it started; aggregate them across workers with `sum()`.
 * **Gauges** are read from the store at scrape time by `StoreCollector` (indexed queries only: the same ones as
   `syndicator status`, whose quota arithmetic is reused, not repeated). They describe the shared database, so
   several workers report the same values: aggregate them with `max()`.
@@ -23,7 +24,7 @@ Metric names (all prefixed `syndicator_`):
                   deliveries_skipped_total{target,reason}
                   delivery_errors_total{target,error_class}  retry_later | transient | permanent | auth | unknown
                   ratelimit_waits_total{target,kind}         quota | cost_cap | spacing | quiet_hours | auth |
-                                                             platform | usage | other
+                                                             platform | usage (limits.WaitKind)
                   target_pauses_total{target,reason}
                   render_failures_total{target}
                   alerts_sent_total{channel,state}           state: firing | resolved
@@ -62,8 +63,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
+from syndicator import events as ev
 from syndicator.article import DeliveryState
-from syndicator.logs import get_logger, observe
+from syndicator.logs import get_logger
 from syndicator.store.faults import WORDS
 
 if TYPE_CHECKING:
@@ -80,30 +82,11 @@ STATES = tuple(s.value for s in DeliveryState)
 ALERT_CHANNELS = ("telegram", "webhook", "smtp")
 
 
-def wait_kind(reason: str) -> str:
-    """A `ratelimit.wait` reason (free text with numbers) → a label value of bounded cardinality."""
-    r = reason.lower()
-    for prefix, kind in (
-        ("quota", "quota"),
-        ("cost cap", "cost_cap"),
-        ("spacing", "spacing"),
-        ("quiet hours", "quiet_hours"),
-        ("paused: authorization", "auth"),
-        ("paused by the platform", "platform"),
-        ("the platform asked", "platform"),
-        ("rate limit", "platform"),
-        ("usage at", "usage"),
-    ):
-        if r.startswith(prefix):
-            return kind
-    return "other"
-
-
 class EventMetrics:
-    """The counters and histograms, and the observer that feeds them.
+    """The counters and histograms, and the events subscriber that feeds them.
 
     Only configured targets and feeds become label values (bounded cardinality; events of another worker object
-    in the same process, as in tests, are ignored). Prometheus' metric objects are thread-safe: events logged from
+    in the same process, as in tests, are ignored). Prometheus' metric objects are thread-safe: events emitted from
     worker threads (`asyncio.to_thread`) count directly.
     """
 
@@ -158,126 +141,119 @@ class EventMetrics:
             for result in ("ok", "not_modified", "failed"):
                 self.feed_polls.labels(feed=feed, result=result)
 
-    def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        handler = self._handlers.get(event)
+    def __call__(self, event: ev.Event) -> None:
+        handler = self._handlers.get(type(event))
         if handler is not None:
-            handler(self, fields)
+            handler(self, event)
 
     # -- one method per event ---------------------------------------------------------------------------------
 
-    def _feed(self, fields: dict[str, Any]) -> str | None:
-        feed = fields.get("feed")
-        return feed if isinstance(feed, str) and feed in self.feeds else None
+    def _feed(self, feed: str | None) -> str | None:
+        return feed if feed in self.feeds else None
 
-    def _target(self, fields: dict[str, Any]) -> str | None:
-        target = fields.get("target")
-        return target if isinstance(target, str) and target in self.targets else None
+    def _target(self, target: str | None) -> str | None:
+        return target if target in self.targets else None
 
-    def _article_new(self, fields: dict[str, Any]) -> None:
-        if feed := self._feed(fields):
+    def _article_new(self, e: ev.ArticleNew) -> None:
+        if feed := self._feed(e.feed):
             self.articles_found.labels(feed=feed).inc()
 
-    def _feed_polled(self, fields: dict[str, Any]) -> None:
-        if feed := self._feed(fields):
-            self.feed_polls.labels(feed=feed, result="not_modified" if fields.get("not_modified") else "ok").inc()
-            self._duration(feed, fields)
+    def _feed_polled(self, e: ev.FeedPolled) -> None:
+        if feed := self._feed(e.feed):
+            self.feed_polls.labels(feed=feed, result="not_modified" if e.not_modified else "ok").inc()
+            self._duration(feed, e.duration_seconds)
 
-    def _feed_failed(self, fields: dict[str, Any]) -> None:
-        if feed := self._feed(fields):
+    def _feed_failed(self, e: ev.FeedFailed) -> None:
+        if feed := self._feed(e.feed):
             self.feed_polls.labels(feed=feed, result="failed").inc()
             self.feed_failures.labels(feed=feed).inc()
-            self._duration(feed, fields)
-            if fields.get("reason") == "store":
-                self._store_error("poll", fields.get("cause"))
+            self._duration(feed, e.duration_seconds)
+            if e.reason == "store":
+                self._store_error("poll", e.cause)
 
-    def _store_failed(self, fields: dict[str, Any]) -> None:
-        feed, target = fields.get("feed"), fields.get("target")
-        if (feed is not None and self._feed(fields) is None) or (target is not None and self._target(fields) is None):
+    def _store_failed(self, e: ev.StoreFailed) -> None:
+        if (e.feed is not None and self._feed(e.feed) is None) or (
+            e.target is not None and self._target(e.target) is None
+        ):
             return  # another worker's (tests run several in one process)
-        self._store_error(fields.get("operation"), fields.get("cause"))
+        self._store_error(e.operation, e.cause)
 
-    def _store_error(self, operation: object, cause: object) -> None:
-        op = operation if isinstance(operation, str) and operation else "store"
+    def _store_error(self, operation: str | None, cause: str | None) -> None:
+        op = operation or "store"
         self.store_errors.labels(operation=op[:20], cause=cause if cause in WORDS else "error").inc()
 
-    def _duration(self, feed: str, fields: dict[str, Any]) -> None:
-        seconds = fields.get("duration_seconds")
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+    def _duration(self, feed: str, seconds: float | None) -> None:
+        if seconds is not None:
             self.poll_duration.labels(feed=feed).observe(float(seconds))
 
-    def _delivery_sent(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
+    def _delivery_sent(self, e: ev.DeliverySent) -> None:
+        if target := self._target(e.target):
             self.attempted.labels(target=target).inc()
             self.sent.labels(target=target).inc()
-            delay = fields.get("delay_seconds")
-            if isinstance(delay, (int, float)) and not isinstance(delay, bool) and delay >= 0:
-                self.delay.labels(target=target).observe(float(delay))
+            if e.delay_seconds is not None and e.delay_seconds >= 0:
+                self.delay.labels(target=target).observe(float(e.delay_seconds))
 
-    def _delivery_retry(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
+    def _delivery_retry(self, e: ev.DeliveryRetry) -> None:
+        if target := self._target(e.target):
             self.attempted.labels(target=target).inc()
             self.retried.labels(target=target).inc()
-            self._error(target, fields.get("error_class"))
+            self._error(target, e.error_class)
 
-    def _delivery_failed(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
+    def _delivery_failed(self, e: ev.DeliveryFailed) -> None:
+        if target := self._target(e.target):
             self.attempted.labels(target=target).inc()
             self.failed.labels(target=target).inc()
-            self._error(target, fields.get("error_class"))
+            self._error(target, e.error_class)
 
-    def _delivery_unknown(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
+    def _delivery_unknown(self, e: ev.DeliveryUnknown) -> None:
+        if target := self._target(e.target):
             self.attempted.labels(target=target).inc()
             self.unknown.labels(target=target).inc()
             self._error(target, "unknown")
 
-    def _error(self, target: str, error_class: object) -> None:
-        name = error_class if isinstance(error_class, str) and error_class else "error"
+    def _error(self, target: str, error_class: str | None) -> None:
+        name = error_class or "error"
         self.errors.labels(target=target, error_class=name[:40]).inc()
 
-    def _delivery_skipped(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
-            reason = fields.get("reason")
-            self.skipped.labels(target=target, reason=reason if isinstance(reason, str) else "other").inc()
+    def _delivery_skipped(self, e: ev.DeliverySkipped) -> None:
+        if target := self._target(e.target):
+            self.skipped.labels(target=target, reason=e.reason or "other").inc()
 
-    def _ratelimit_wait(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
-            self.waits.labels(target=target, kind=wait_kind(str(fields.get("reason") or ""))).inc()
+    def _ratelimit_wait(self, e: ev.RateLimitWait) -> None:
+        if target := self._target(e.target):
+            self.waits.labels(target=target, kind=e.kind.value).inc()
 
-    def _target_paused(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
-            reason = fields.get("reason")
-            self.pauses.labels(target=target, reason=reason if isinstance(reason, str) else "other").inc()
+    def _target_paused(self, e: ev.TargetPaused) -> None:
+        if target := self._target(e.target):
+            self.pauses.labels(target=target, reason=e.reason or "other").inc()
 
-    def _render_failed(self, fields: dict[str, Any]) -> None:
-        if target := self._target(fields):
+    def _render_failed(self, e: ev.RenderFailed) -> None:
+        if target := self._target(e.target):
             self.render_failures.labels(target=target).inc()
 
-    def _alert_sent(self, fields: dict[str, Any]) -> None:
-        channel = fields.get("channel")
-        if channel in ALERT_CHANNELS:
-            self.alerts_sent.labels(channel=channel, state="resolved" if fields.get("resolved") else "firing").inc()
+    def _alert_sent(self, e: ev.AlertSent) -> None:
+        if e.channel in ALERT_CHANNELS:
+            self.alerts_sent.labels(channel=e.channel, state="resolved" if e.resolved else "firing").inc()
 
-    def _alert_failed(self, fields: dict[str, Any]) -> None:
-        channel = fields.get("channel")
-        if channel in ALERT_CHANNELS:
-            self.alerts_failed.labels(channel=channel).inc()
+    def _alert_failed(self, e: ev.AlertFailed) -> None:
+        if e.channel in ALERT_CHANNELS:
+            self.alerts_failed.labels(channel=e.channel).inc()
 
-    _handlers: ClassVar[dict[str, Callable[[EventMetrics, dict[str, Any]], None]]] = {
-        "article.new": _article_new,
-        "feed.polled": _feed_polled,
-        "feed.failed": _feed_failed,
-        "store.failed": _store_failed,
-        "delivery.sent": _delivery_sent,
-        "delivery.retry": _delivery_retry,
-        "delivery.failed": _delivery_failed,
-        "delivery.unknown": _delivery_unknown,
-        "delivery.skipped": _delivery_skipped,
-        "ratelimit.wait": _ratelimit_wait,
-        "target.paused": _target_paused,
-        "render.failed": _render_failed,
-        "alert.sent": _alert_sent,
-        "alert.failed": _alert_failed,
+    _handlers: ClassVar[dict[type[ev.Event], Callable[[EventMetrics, Any], None]]] = {
+        ev.ArticleNew: _article_new,
+        ev.FeedPolled: _feed_polled,
+        ev.FeedFailed: _feed_failed,
+        ev.StoreFailed: _store_failed,
+        ev.DeliverySent: _delivery_sent,
+        ev.DeliveryRetry: _delivery_retry,
+        ev.DeliveryFailed: _delivery_failed,
+        ev.DeliveryUnknown: _delivery_unknown,
+        ev.DeliverySkipped: _delivery_skipped,
+        ev.RateLimitWait: _ratelimit_wait,
+        ev.TargetPaused: _target_paused,
+        ev.RenderFailed: _render_failed,
+        ev.AlertSent: _alert_sent,
+        ev.AlertFailed: _alert_failed,
     }
 
 
@@ -396,7 +372,7 @@ class Metrics:
         """Start counting events (idempotent)."""
         with self._lock:
             if self._undo is None:
-                self._undo = observe(self.events)
+                self._undo = ev.subscribe(self.events)
 
     def detach(self) -> None:
         with self._lock:
@@ -439,4 +415,4 @@ async def run_metrics(worker: Worker) -> None:
         metrics.detach()
 
 
-__all__ = ["EventMetrics", "Metrics", "StoreCollector", "metrics_for", "run_metrics", "wait_kind"]
+__all__ = ["EventMetrics", "Metrics", "StoreCollector", "metrics_for", "run_metrics"]

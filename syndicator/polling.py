@@ -14,6 +14,7 @@ from syndicator.app import App
 from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import FeedError
+from syndicator.events import ArticleNew, ArticleSkipped, FeedFailed, FeedPolled, RenderFailed, emit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.render import render
@@ -60,7 +61,7 @@ def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDe
         try:
             post = render(article, target)
         except Exception as exc:  # a renderer bug must not lose the article: the delivery fails visibly
-            log.error("render.failed", feed=feed.name, article=article.id, target=name, error=repr(exc))
+            emit(RenderFailed(feed=feed.name, article=article.id, target=name, error=repr(exc)))
             out.append(NewDelivery(name, "", "{}", DeliveryState.FAILED, f"render failed: {exc!r}"))
             continue
         for recipient in recipients_of(target):
@@ -128,13 +129,14 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         )
         if result.status == "not_modified":
             finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="not_modified")
-            log.info(
-                "feed.polled",
-                feed=feed.name,
-                not_modified=True,
-                items=0,
-                new=0,
-                duration_seconds=round(time.monotonic() - started, 4),
+            emit(
+                FeedPolled(
+                    feed=feed.name,
+                    not_modified=True,
+                    items=0,
+                    new=0,
+                    duration_seconds=round(time.monotonic() - started, 4),
+                )
             )
             return PollReport(feed.name, "not_modified")
         parsed = parse(
@@ -178,40 +180,52 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
 
 
 def _failed(
-    app: App, feed: FeedSettings, now: datetime, next_poll: datetime, error: str, *, started: float, **fields: object
+    app: App,
+    feed: FeedSettings,
+    now: datetime,
+    next_poll: datetime,
+    error: str,
+    *,
+    started: float,
+    reason: str | None = None,
+    cause: str | None = None,
 ) -> PollReport:
     finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="failed", error=error)
-    log.warning(
-        "feed.failed",
-        feed=feed.name,
-        error=error,
-        retry_at=next_poll,
-        duration_seconds=round(time.monotonic() - started, 4),
-        **fields,
+    emit(
+        FeedFailed(
+            feed=feed.name,
+            error=error,
+            retry_at=next_poll,
+            duration_seconds=round(time.monotonic() - started, 4),
+            reason=reason,
+            cause=cause,
+        )
     )
     return PollReport(feed.name, "failed", error=error)
 
 
 def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration: float) -> None:
     for _, article in outcome.new:
-        log.info(
-            "article.new",
-            feed=feed.name,
-            article=article.id,
-            url=article.url,
-            title=article.title,
-            published=article.published,
+        emit(
+            ArticleNew(
+                feed=feed.name,
+                article=article.id,
+                url=article.url,
+                title=article.title,
+                extra={"published": article.published},  # logged even when None, as always
+            )
         )
     for article, reason in outcome.skipped:
-        log.info("article.skipped", feed=feed.name, article=article.id, url=article.url, reason=reason)
-    log.info(
-        "feed.polled",
-        feed=feed.name,
-        items=items,
-        new=len(outcome.new),
-        updated=len(outcome.updated),
-        skipped=len(outcome.skipped),
-        first_poll=outcome.first_poll,
-        not_modified=False,
-        duration_seconds=round(duration, 4),
+        emit(ArticleSkipped(feed=feed.name, article=article.id, url=article.url, reason=reason))
+    emit(
+        FeedPolled(
+            feed=feed.name,
+            items=items,
+            new=len(outcome.new),
+            updated=len(outcome.updated),
+            skipped=len(outcome.skipped),
+            first_poll=outcome.first_poll,
+            not_modified=False,
+            duration_seconds=round(duration, 4),
+        )
     )

@@ -20,6 +20,7 @@ from syndicator.app import App
 from syndicator.article import DeliveryState, Post
 from syndicator.config import FeedSettings, WebhookSettings
 from syndicator.errors import FeedError
+from syndicator.events import ArticleNew, emit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.polling import PollReport, identity_key, ingest
@@ -202,7 +203,7 @@ class Pushes:
                     ingest, self.app, feed, [state.article], now=self.app.clock(), push=True
                 )
                 for _, article in outcome.new:
-                    log.info("article.new", feed=feed.name, article=article.id, url=article.url, via="wordpress")
+                    emit(ArticleNew(feed=feed.name, article=article.id, url=article.url, via="wordpress"))
 
     async def poll_now(self, feed: FeedSettings) -> None:
         for _ in range(BUSY_RETRIES):

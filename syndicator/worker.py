@@ -20,8 +20,9 @@ from typing import Any
 from syndicator.app import App
 from syndicator.config import FeedSettings
 from syndicator.dispatch import Dispatcher
+from syndicator.events import FeedFailed, emit, subscribe
 from syndicator.health import StoreHealth, fault_of, report_store_failure
-from syndicator.logs import get_logger, observe, redactor
+from syndicator.logs import get_logger, redactor
 from syndicator.polling import PollReport, poll_feed
 from syndicator.pushes import Pushes
 from syndicator.store.deliveries import next_due
@@ -97,7 +98,7 @@ class Worker:
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         for sig in signals:
             loop.add_signal_handler(sig, self.stop)
-        unobserve = observe(self.store_health)
+        unobserve = subscribe(self.store_health)
         scheduler.start()
         self.scheduler_alive = True
         log.info("worker.started", worker=app.worker_id, feeds=len(app.config.feeds), targets=len(app.config.targets))
@@ -232,14 +233,14 @@ async def poll_safely(app: App, feed: FeedSettings) -> PollReport:
         if store_fault(exc) is not None:
             return _poll_store_failed(feed, exc)
         error = redactor(f"internal: {exc!r}")[:500]
-        log.error("feed.failed", feed=feed.name, reason="internal", error=error)
+        emit(FeedFailed(feed=feed.name, reason="internal", error=error, severe=True))
         return PollReport(feed.name, "failed", error=error)
 
 
 def _poll_store_failed(feed: FeedSettings, exc: BaseException) -> PollReport:
     fault = fault_of(exc)
     error = redactor(f"store: {fault.message}")
-    log.error("feed.failed", feed=feed.name, reason="store", cause=fault.cause, error=error)
+    emit(FeedFailed(feed=feed.name, reason="store", cause=fault.cause, error=error, severe=True))
     return PollReport(feed.name, "failed", error=error)
 
 

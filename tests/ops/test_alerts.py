@@ -19,11 +19,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import select
 
-from syndicator import logs
+from syndicator import events as ev
 from syndicator.alerts import AlertService, Conditions, StoreSnapshot, load_settings, ops_services
 from syndicator.app import App
 from syndicator.article import Identity
 from syndicator.errors import AuthError, ConfigError, Permanent
+from syndicator.limits import WaitKind
 from syndicator.store import deliveries as outbox
 from syndicator.store import manage
 from syndicator.store import tables as t
@@ -337,9 +338,7 @@ async def test_quota_and_cost_cap_alert_once_and_recover_when_posting_resumes(op
         await ops.expect("limit:tg_a", "tg_a: quota 1/1h reached", ["firing"])
         await ops.expect("limit:tg_b", "tg_b: cost cap: 1 posts/day reached", ["firing"])
         # the governor says it again on the next claim: still one message
-        logs.get_logger("syndicator.dispatch").info(
-            "ratelimit.wait", target="tg_a", until=ops.clock.now, reason="quota 1/1h reached"
-        )
+        ev.emit(ev.RateLimitWait(target="tg_a", until=ops.clock.now, reason="quota 1/1h reached", kind=WaitKind.QUOTA))
         await ops.quiet()
         await ops.expect("limit:tg_a", "tg_a: quota", ["firing"])
         ops.clock.advance(hours=25)
@@ -437,7 +436,7 @@ def test_a_store_view_older_than_an_event_does_not_undo_it(ops: Ops) -> None:
         expiry_window=None,
         clock=ops.clock,
     )
-    raised = conditions.on_event("target.paused", {"target": "tg_a", "reason": "authorization"}, received=10.0)
+    raised = conditions.on_event(ev.TargetPaused(target="tg_a", reason="authorization"), received=10.0)
     assert [a.condition for a in raised] == ["auth:tg_a"]
     stale = StoreSnapshot(started=9.0, now=ops.clock(), auth_failed={}, unknown={}, feeds={})
     assert conditions.on_store(stale, adopt=False) == []  # read before the pause was committed

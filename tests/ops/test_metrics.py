@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from syndicator import events as ev
 from syndicator import logs
 from syndicator.alerts import ops_services
 from syndicator.errors import AuthError
-from syndicator.metrics import Metrics, wait_kind
+from syndicator.limits import WaitKind
+from syndicator.metrics import Metrics
 from syndicator.store import tables as t
 from tests.ops.support import (
     Clock,
@@ -72,6 +74,7 @@ async def test_metrics_and_health_after_a_known_sequence(tmp_path: Path, site: F
     app, publishers = make_app(cfg, clock)
     publishers["tg_b"].outcomes.append(AuthError("the bot token was revoked"))
     baseline_observers = len(logs._observers)
+    baseline_subscribers = ev.subscribers()
 
     async with running_worker(app, ops_services(cfg, ENV)) as run:
         feed = cfg.feed("en")
@@ -99,13 +102,19 @@ async def test_metrics_and_health_after_a_known_sequence(tmp_path: Path, site: F
         await settle({("tg_a", "sent"): 2, ("x_dry", "sent"): 2, ("tg_b", "failed"): 1, ("tg_b", "pending"): 1})
         await wait_until(lambda: run.events.named("ratelimit.wait"), what="tg_b's wait")
 
-        # events the dispatcher and the poller emit, driven through the logger
-        dispatch = logs.get_logger("syndicator.dispatch")
-        dispatch.warning("delivery.retry", delivery=90, target="tg_a", attempt=1, error_class="transient", error="503")
-        dispatch.error("delivery.unknown", delivery=91, target="tg_a", error="RuntimeError('boom')")
-        dispatch.info("ratelimit.wait", target="tg_a", delivery=92, until=clock.now, reason="quota 5/1h reached")
-        dispatch.info("delivery.sent", target="not_configured", delivery=93, attempt=1, delay_seconds=1.0)
-        logs.get_logger("syndicator.poll").warning("feed.failed", feed="en", error="http 500", duration_seconds=0.5)
+        # events the dispatcher and the poller emit, emitted on the bus
+        failure = {"article": "a", "feed": "en", "code": None}
+        ev.emit(
+            ev.DeliveryRetry(delivery=90, target="tg_a", attempt=1, error_class="transient", error="503", **failure)
+        )
+        ev.emit(ev.DeliveryUnknown(delivery=91, target="tg_a", article="a", error="RuntimeError('boom')"))
+        ev.emit(
+            ev.RateLimitWait(
+                target="tg_a", delivery=92, until=clock.now, reason="quota 5/1h reached", kind=WaitKind.QUOTA
+            )
+        )
+        ev.emit(_sent("not_configured", 93, delay=1.0))
+        ev.emit(ev.FeedFailed(feed="en", error="http 500", duration_seconds=0.5))
         clock.advance(seconds=60)
 
         resp = await run.get("/metrics")
@@ -196,7 +205,8 @@ async def test_metrics_and_health_after_a_known_sequence(tmp_path: Path, site: F
 
         assert (await run.get("/nope")).status_code == 404
 
-    assert len(logs._observers) == baseline_observers  # the metrics observer left with the worker
+    assert len(logs._observers) == baseline_observers
+    assert ev.subscribers() == baseline_subscribers  # the metrics subscriber left with the worker
 
 
 def test_each_worker_has_its_own_registry(tmp_path: Path) -> None:
@@ -205,33 +215,43 @@ def test_each_worker_has_its_own_registry(tmp_path: Path) -> None:
     first, second = Metrics(app), Metrics(app)
     first.attach()
     try:
-        logs.get_logger("syndicator.dispatch").info("delivery.sent", target="tg_a", attempt=1, delay_seconds=3.0)
+        ev.emit(_sent("tg_a", 1, delay=3.0))
     finally:
         first.detach()
-    logs.get_logger("syndicator.dispatch").info("delivery.sent", target="tg_a", attempt=1, delay_seconds=3.0)
+    ev.emit(_sent("tg_a", 1, delay=3.0))
     one, two = samples(first.render()[0].decode()), samples(second.render()[0].decode())
     assert value(one, "syndicator_deliveries_sent_total", target="tg_a") == 1  # detached: the second not counted
     assert value(two, "syndicator_deliveries_sent_total", target="tg_a") == 0  # never attached
     assert value(one, "syndicator_store_up") == 1
 
 
-@pytest.mark.parametrize(
-    ("reason", "kind"),
-    [
-        ("quota 17/1d reached", "quota"),
-        ("cost cap: 100 posts/month reached", "cost_cap"),
-        ("spacing 1m", "spacing"),
-        ("quiet hours", "quiet_hours"),
-        ("paused: authorization failed — fix it, then run `syndicator check`", "auth"),
-        ("paused by the platform: flood", "platform"),
-        ("the platform asked to stop", "platform"),
-        ("rate limit exhausted (300); resets then", "platform"),
-        ("usage at 85%: slowing down", "usage"),
-        ("something new", "other"),
-    ],
-)
-def test_wait_reasons_become_few_kinds(reason: str, kind: str) -> None:
-    assert wait_kind(reason) == kind
+def _sent(target: str, delivery: int, *, delay: float | None = None) -> ev.DeliverySent:
+    return ev.DeliverySent(
+        delivery=delivery, article="a", feed="en", target=target, platform="telegram", attempt=1,
+        remote_id="1", url=None, delay_seconds=delay,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(WaitKind))
+def test_waits_count_by_their_kind_whatever_the_reason_says(tmp_path: Path, kind: WaitKind) -> None:
+    """The label is the Decision's WaitKind: a reworded (or misleading) reason moves nothing."""
+    cfg = make_config(CONFIG.format(db=tmp_path / "s.db", feed="http://127.0.0.1:9/feed"), ENV)
+    app, _ = make_app(cfg, Clock())
+    metrics = Metrics(app)
+    metrics.attach()
+    try:
+        ev.emit(ev.RateLimitWait(target="tg_a", until=None, reason="quota 5/1h reached (reworded)", kind=kind))
+    finally:
+        metrics.detach()
+    m = samples(metrics.render()[0].decode())
+    assert value(m, "syndicator_ratelimit_waits_total", target="tg_a", kind=kind.value) == 1
+    others = [k for k in WaitKind if k is not kind]  # "quota" among them, whatever the reason says
+    assert not any(value(m, "syndicator_ratelimit_waits_total", target="tg_a", kind=k.value) for k in others)
+
+
+def test_wait_kinds_are_the_documented_label_values() -> None:
+    documented = {"quota", "cost_cap", "spacing", "quiet_hours", "auth", "platform", "usage"}
+    assert {k.value for k in WaitKind} - {"lease_lost"} == documented
 
 
 def test_the_deploy_files_use_only_metrics_the_worker_exposes(tmp_path: Path) -> None:
