@@ -18,6 +18,7 @@ from syndicator.events import ArticleNew, ArticleSkipped, FeedFailed, FeedPolled
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.render import render
+from syndicator.sources.clean import clean_article, clean_text, unstorable
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
@@ -85,9 +86,12 @@ def editable_targets(app: App, feed: FeedSettings) -> frozenset[str]:
 def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: datetime, push: bool = False) -> PollOutcome:
     """Record articles seen by a poll (or pushed by a webhook/WebSub) and queue what is new or corrected.
 
-    A push never marks the feed's first poll as done: only a full poll may decide what "already there" means.
+    Every source passes here, so here every article is cleaned and capped (sources/clean.py) whatever its source
+    did; an item that still cannot be stored is skipped, logged as `article.skipped` with its reason, and the
+    rest go on. A push never marks the feed's first poll as done: only a full poll may decide what "already there"
+    means.
     """
-    items = [Incoming(a, identity_key(a.id), url_key(a.url)) for a in articles]
+    items, rejected = _admit(articles)
     outcome = record_poll(
         app.store,
         policy_of(feed),
@@ -97,11 +101,55 @@ def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: dateti
         editable=editable_targets(app, feed),
         mark_initialized=not push,
     )
+    outcome.rejected[:0] = rejected
+    for article, reason in outcome.rejected:  # not stored at all: logged here, for polls and pushes alike
+        emit(
+            ArticleSkipped(
+                feed=feed.name,
+                article=clean_text(article.id, _LOGGED_CHARS),
+                url=clean_text(article.url, _LOGGED_CHARS),
+                reason=reason,
+            )
+        )
     for _, article in outcome.updated:
         log.info("article.updated", feed=feed.name, article=article.id, url=article.url, title=article.title)
     if outcome.corrections:
         log.info("article.corrected", feed=feed.name, edits_queued=outcome.corrections)
     return outcome
+
+
+_LOGGED_CHARS = 300  # an id or URL in the log line of a refused item (a refused URL may be longer than it should)
+
+
+def _admit(articles: list[Article]) -> tuple[list[Incoming], list[tuple[Article, str]]]:
+    """The articles cleaned and keyed, and those that cannot be stored, each with why."""
+    items: list[Incoming] = []
+    rejected: list[tuple[Article, str]] = []
+    for raw in articles:
+        try:
+            article = clean_article(raw)
+        except Exception as exc:  # a source that built an Article of the wrong types: that item only
+            rejected.append((_stand_in(raw), clean_text(f"cannot be cleaned: {exc!r}", 200)))
+            continue
+        reason = unstorable(article)
+        if reason is None:
+            try:
+                items.append(Incoming(article, identity_key(article.id), url_key(article.url)))
+                continue
+            except Exception as exc:  # a URL canonicalisation cannot cope with: that item only
+                reason = clean_text(f"cannot be keyed: {exc.__class__.__name__}: {exc}", 200)
+        rejected.append((article, reason))
+    return items, rejected
+
+
+def _stand_in(article: Article) -> Article:
+    """Enough of an article that could not be cleaned to name it in a log line."""
+    return Article(
+        id=clean_text(str(article.id), _LOGGED_CHARS),
+        feed=article.feed,
+        url=clean_text(str(article.url), _LOGGED_CHARS),
+        title="",
+    )
 
 
 def recipients_of(target: TargetSettings) -> list[str]:
@@ -224,6 +272,7 @@ def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration:
             new=len(outcome.new),
             updated=len(outcome.updated),
             skipped=len(outcome.skipped),
+            rejected=len(outcome.rejected),
             first_poll=outcome.first_poll,
             not_modified=False,
             duration_seconds=round(duration, 4),

@@ -91,17 +91,45 @@ _LINE = "\x1e"  # placeholder for <br>
 
 
 class _Reducer(HTMLParser):
+    """The open elements are a stack; what it implies (marks, innermost link, open tags) is kept up to date as it
+    changes, so each piece of text costs the same however deep the markup: never-closed tags (`<p>a<p>b…`) made
+    every piece cost the depth, quadratic in a hostile or careless body."""
+
     def __init__(self, base_url: str) -> None:
         super().__init__(convert_charrefs=True)
         self.base_url = base_url
         self.stack: list[tuple[str, str | None, str | None]] = []  # tag, mark, href
         self.skip = 0
         self.spans: list[Span] = []
+        self._marks: dict[str, int] = {}  # mark → open elements carrying it
+        self._open: dict[str, int] = {}  # tag → open elements of it
+        self._links: list[tuple[int, str]] = []  # (stack index, href) of open links, innermost last
+        self._style_now: tuple[frozenset[str], str | None] | None = None
 
     def _style(self) -> tuple[frozenset[str], str | None]:
-        marks = frozenset(m for _, m, _ in self.stack if m)
-        href = next((h for _, _, h in reversed(self.stack) if h), None)
-        return marks, href
+        if self._style_now is None:
+            marks = frozenset(m for m, n in self._marks.items() if n)
+            self._style_now = (marks, self._links[-1][1] if self._links else None)
+        return self._style_now
+
+    def _push(self, tag: str, mark: str | None, href: str | None) -> None:
+        self.stack.append((tag, mark, href))
+        self._open[tag] = self._open.get(tag, 0) + 1
+        if mark:
+            self._marks[mark] = self._marks.get(mark, 0) + 1
+        if href:
+            self._links.append((len(self.stack) - 1, href))
+        self._style_now = None
+
+    def _pop_to(self, index: int) -> None:
+        for tag, mark, _ in self.stack[index:]:
+            self._open[tag] -= 1
+            if mark:
+                self._marks[mark] -= 1
+        del self.stack[index:]
+        while self._links and self._links[-1][0] >= index:
+            self._links.pop()
+        self._style_now = None
 
     def _emit(self, text: str) -> None:
         marks, href = self._style()
@@ -125,7 +153,7 @@ class _Reducer(HTMLParser):
         if tag == "a":
             raw = dict(attrs).get("href") or ""
             href = _absolute_http(raw, self.base_url)
-        self.stack.append((tag, _INLINE_MARKS.get(tag), href))
+        self._push(tag, _INLINE_MARKS.get(tag), href)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -140,15 +168,17 @@ class _Reducer(HTMLParser):
             return
         if tag in _BLOCKS:
             self._emit(_PARAGRAPH)
-        for i in range(len(self.stack) - 1, -1, -1):
+        if not self._open.get(tag):
+            return
+        for i in range(len(self.stack) - 1, -1, -1):  # down to the element it closes, all of which are popped
             if self.stack[i][0] == tag:
-                del self.stack[i:]
+                self._pop_to(i)
                 break
 
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
-        if any(tag == "pre" for tag, _, _ in self.stack):
+        if self._open.get("pre"):
             data = data.replace("\n", _LINE)
         self._emit(data)
 
@@ -233,18 +263,18 @@ def rich_from_field(text: str, base_url: str = "", *, single_line: bool = False)
 _READ_MORE_TAIL = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|(?:Continue reading|Read more)\W*)\s*$", re.IGNORECASE)
 
 
+_OPENING_CHARS = 200  # a summary made from the content: its opening paragraphs, at least this much text ...
+_OPENING_MAX = 600  # ... cut at this many characters
+_CONTENT_READ = 200_000  # of the content's HTML, at most this much is read for them
+_CUT_CONTEXT = 1_000  # a text cut at N characters is searched for cut points in its first N + this many only
+
+
 def summary_from(summary: str, content_html: str, base_url: str, max_chars: int) -> Rich:
     """The article's summary, or the opening paragraphs of its content when the summary is empty."""
     value = rich_from_field(summary, base_url) if summary.strip() else ()
     if not rt.plain(value).strip() and content_html.strip():
-        paragraphs = [p for p in rt.lines(html_to_rich(content_html[:200_000], base_url)) if rt.plain(p).strip()]
-        chosen: list[Rich] = []
-        for paragraph in paragraphs:
-            chosen.append(paragraph)
-            if sum(len(rt.plain(p)) for p in chosen) >= 200:
-                break
-        value = rt.join_lines(_with_blank_lines(chosen))
-        max_chars = min(max_chars, 600) if max_chars else 600
+        value = rt.join_lines(_with_blank_lines(_opening(content_html, base_url)))
+        max_chars = min(max_chars, _OPENING_MAX) if max_chars else _OPENING_MAX
     # WordPress excerpts end with " […]" or "Continue reading": one ellipsis says the same
     text = rt.plain(value)
     tail = _READ_MORE_TAIL.search(text)
@@ -252,9 +282,32 @@ def summary_from(summary: str, content_html: str, base_url: str, max_chars: int)
         value = rt.rstrip(rt.prefix(value, tail.start()))
         value = rt.merge([*value, Span(ELLIPSIS)])
     if max_chars and len(rt.plain(value)) > max_chars:
-        cuts = [c for c in cut_points(value) if c <= max_chars]
+        # where to cut near max_chars depends on the text around it, not on a long tail
+        cuts = [c for c in cut_points(rt.prefix(value, max_chars + _CUT_CONTEXT)) if c <= max_chars]
         value = cut(value, cuts[-1] if cuts else 0)
     return value
+
+
+def _opening(content_html: str, base_url: str) -> list[Rich]:
+    """The content's first paragraphs with at least _OPENING_CHARS of text. The HTML is read in growing chunks:
+    the first few kilobytes nearly always hold them, and reducing a whole long article for each target is slow."""
+    size = 4096
+    while True:
+        whole = size >= min(len(content_html), _CONTENT_READ)
+        chunk = content_html[: min(size, _CONTENT_READ)]
+        paragraphs = [p for p in rt.lines(html_to_rich(chunk, base_url)) if rt.plain(p).strip()]
+        chosen: list[Rich] = []
+        total = 0
+        for paragraph in paragraphs:
+            chosen.append(paragraph)
+            total += len(rt.plain(paragraph))
+            if total >= _OPENING_CHARS:
+                break
+        # a paragraph after the chosen ones shows that they ended inside the chunk, so they are whole; and text
+        # far beyond the cut does not change where the cut goes
+        if whole or (total >= _OPENING_CHARS and len(chosen) < len(paragraphs)) or total > _OPENING_MAX + _CUT_CONTEXT:
+            return chosen
+        size *= 4
 
 
 def _with_blank_lines(paragraphs: list[Rich]) -> list[Rich]:
@@ -271,9 +324,11 @@ def _with_blank_lines(paragraphs: list[Rich]) -> list[Rich]:
 LONG_WORD = 20  # graphemes; a longer word may be cut inside ...
 LONG_WORD_KEEP = 10  # ... but not before this many of its graphemes
 # URLs (without the punctuation that usually follows one), e-mail addresses, hashtags and mentions
+# an address starts where its run of address characters starts, and the run is taken whole: a `\b` start, free to
+# begin anywhere inside a long run ("-a-a-a…") and to give it back a character at a time, was quadratic
 _ATOM = re.compile(
     r"(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]}'»…،؛]"
-    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+"
     r"|[#@＃](?:[\w\u200c\u200d]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed])+",
     re.IGNORECASE,
 )
@@ -336,10 +391,28 @@ def cut_points(value: Rich) -> list[int]:
             inner = bounds[bisect_right(bounds, m.start()) : bisect_left(bounds, m.end())]
             if len(inner) + 1 >= LONG_WORD:
                 allowed.update(inner[LONG_WORD_KEEP - 1 :])
-    for start, end in protected_ranges(value):
-        allowed = {a for a in allowed if not start < a < end}
     valid = set(bounds)
-    return sorted(a for a in allowed if a in valid)
+    return _outside(sorted(a for a in allowed if a in valid), protected_ranges(value))
+
+
+def _outside(points: list[int], ranges: list[tuple[int, int]]) -> list[int]:
+    """The sorted `points` not strictly inside any of `ranges`, in one sweep: filtering the points once per range
+    was quadratic in a text of many hashtags."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    out: list[int] = []
+    j = 0
+    for point in points:
+        while j < len(merged) and merged[j][1] <= point:
+            j += 1
+        if j < len(merged) and merged[j][0] < point:
+            continue  # start < point < end
+        out.append(point)
+    return out
 
 
 _STRIP_BEFORE_ELLIPSIS = " \n,;:.-–—/([{«‹“‘\"'،؛·\u200c\u200d"

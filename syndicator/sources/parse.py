@@ -27,7 +27,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from html.entities import html5 as _HTML5
 from typing import Any, cast
@@ -37,12 +37,25 @@ from lxml import etree
 
 from syndicator.article import Article
 from syndicator.errors import FeedError
+from syndicator.sources import clean
+from syndicator.sources.clean import clip, clip_markup, well_formed
 from syndicator.sources.urls import absolute_url, canonical_url
 
 __all__ = ["ParsedFeed", "html_to_text", "normalise_language", "parse", "parse_date"]
 
 SUMMARY_CHARS = 300
 """A summary made from an entry's content is cut at a word boundary near this many characters."""
+
+# A field's raw value is clipped before it is turned into text, so nothing costly ever sees a megabyte title; the
+# finished Article is then cleaned and capped by sources/clean.py. URLs and ids are clipped above their caps, so
+# one that was too long still is (and is refused or hashed there, never silently cut here).
+_RAW_TITLE = clean.TITLE_CHARS * clean.RAW_FACTOR
+_RAW_SUMMARY = clean.SUMMARY_CHARS * clean.RAW_FACTOR
+_RAW_AUTHOR = clean.AUTHOR_CHARS * clean.RAW_FACTOR
+_RAW_CATEGORY = clean.CATEGORY_CHARS * clean.RAW_FACTOR
+_RAW_ID = clean.ID_CHARS * clean.RAW_FACTOR
+_RAW_URL = clean.URL_CHARS * 4
+_RAW_ITEMS = 4 * clean.CATEGORIES  # categories or authors looked at per entry (duplicates are common)
 
 
 @dataclass(frozen=True)
@@ -450,9 +463,9 @@ def _parse_rss(root: etree._Element, cleaned: str | None, *, feed: str, base_url
     hub = self_url = None
     for key, child in _children(channel):
         if key == "title" and not title:
-            title = _plain_or_html(_text(child), True)
+            title = _plain_or_html(clip_markup(_text(child), _RAW_TITLE), True)
         elif key == "dc:title" and not dc_title:
-            dc_title = _plain_or_html(_text(child), True)
+            dc_title = _plain_or_html(clip_markup(_text(child), _RAW_TITLE), True)
         elif key == "link":
             href = child.get("href")
             rel = (child.get("rel") or "alternate").strip().lower()
@@ -484,7 +497,7 @@ def _parse_rss(root: etree._Element, cleaned: str | None, *, feed: str, base_url
     if cleaned is not None:
         items = _drop_truncated(items, cleaned, "item")
     articles = _collect(_entry(item, ctx) for item in items)
-    return ParsedFeed(title, language or feed_lang, link, hub, self_url, articles)
+    return _clean_feed(ParsedFeed(title, language or feed_lang, link, hub, self_url, articles))
 
 
 def _parse_atom(root: etree._Element, cleaned: str | None, *, feed: str, base_url: str, language: str) -> ParsedFeed:
@@ -493,7 +506,8 @@ def _parse_atom(root: etree._Element, cleaned: str | None, *, feed: str, base_ur
     hub = self_url = None
     for key, child in _children(root):
         if key == "title" and not title:
-            title = _plain_or_html(*_construct(child, True))
+            value, is_html = _construct(child, True)
+            title = _plain_or_html(clip_markup(value, _RAW_TITLE), is_html)
         elif key == "link":
             href = (child.get("href") or "").strip()
             rel = (child.get("rel") or "alternate").strip().lower()
@@ -515,7 +529,18 @@ def _parse_atom(root: etree._Element, cleaned: str | None, *, feed: str, base_ur
     if cleaned is not None:
         entries = _drop_truncated(entries, cleaned, "entry")
     articles = _collect(_entry(entry, ctx) for entry in entries)
-    return ParsedFeed(title, language or feed_lang, link, hub, self_url, articles)
+    return _clean_feed(ParsedFeed(title, language or feed_lang, link, hub, self_url, articles))
+
+
+def _clean_feed(parsed: ParsedFeed) -> ParsedFeed:
+    """The feed's own fields under the same rules as its items' (the hub and self URL are stored)."""
+    return replace(
+        parsed,
+        title=clean.clean_text(parsed.title, clean.TITLE_CHARS),
+        link=clean.clean_url(parsed.link),
+        hub=clean.clean_url(parsed.hub) or None,
+        self_url=clean.clean_url(parsed.self_url) or None,
+    )
 
 
 def _drop_truncated(elements: list[etree._Element], cleaned: str, local: str) -> list[etree._Element]:
@@ -584,7 +609,7 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
                 enclosure = href
         elif key in ("guid", "id"):
             if not ident:
-                ident = _text(child).strip()
+                ident = clip(_text(child).strip(), _RAW_ID)
                 if key == "id" or (child.get("isPermaLink") or "true").strip().lower() != "false":
                     permalink = ident  # an RSS guid is a permalink unless it says otherwise; Atom ids may be
         elif key in ("description", "summary", "abstract"):
@@ -597,16 +622,19 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
                 if child.get("src"):
                     continue
                 value, is_html = _construct(child, atom)
-                content = value if is_html else html.escape(value, quote=False)
+                content = value if is_html else html.escape(clip(value, clean.CONTENT_CHARS), quote=False)
                 if not is_html and value and key != "content:encoded":
                     content = content.replace("\n", "<br>\n")
+                content = clip_markup(content, clean.CONTENT_CHARS)
         elif key in _PUBLISHED_KEYS or key in _UPDATED_KEYS:
             dates.setdefault(key, _text(child))
         elif key in ("category", "dc:subject"):
-            value = child.get("term") or child.get("label") or _text(child)
-            categories.append(value)
+            if len(categories) < _RAW_ITEMS:
+                value = child.get("term") or child.get("label") or _text(child)
+                categories.append(clip_markup(value, _RAW_CATEGORY))
         elif key in ("dc:creator", "author", "itunes:author"):
-            authors.append(_person(child) if len(child) else _rss_author(_text(child)))
+            if len(authors) < _RAW_ITEMS:
+                authors.append(_person(child) if len(child) else _rss_author(_text(child)))
         elif key == "media:content":
             media_image, thumbnail = _media(child, media_image, thumbnail)
         elif key == "media:group":
@@ -628,19 +656,20 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
         elif key in ("dc:language", "language"):
             lang = lang or _text(child)
         elif key == "dc:identifier" and not ident:
-            ident = _text(child).strip()
+            ident = clip(_text(child).strip(), _RAW_ID)
     if not ident:
-        ident = (el.get(f"{{{_RDF_NS}}}about") or "").strip()
+        ident = clip((el.get(f"{{{_RDF_NS}}}about") or "").strip(), _RAW_ID)
     if not link:
         link = alternate or (permalink if permalink[:4].lower() == "http" else "")
         link = link or el.get("href") or el.get("HREF") or ""  # CDF
-    url = canonical_url(link, base) if link else ""
+    url = canonical_url(clip(link, _RAW_URL), base) if link else ""
 
     if not title and fallback_title:
         title, title_html = fallback_title, True
-    title_text = _plain_or_html(title, title_html)
+    title_text = _plain_or_html(clip_markup(title, _RAW_TITLE), title_html)
     if not summary and fallback_summary:
         summary, summary_html = fallback_summary, True
+    summary = clip_markup(summary, _RAW_SUMMARY)
     summary_text = _strip_boilerplate(_plain_or_html(summary, summary_html)) if summary else ""
     if not summary_text and content:
         summary_text = _excerpt(content)
@@ -664,7 +693,7 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
     image = ""
     for candidate in (media_image, thumbnail, enclosure):
         if candidate:
-            image = absolute_url(candidate, base)
+            image = absolute_url(clip(candidate, _RAW_URL), base)
             if image.startswith(("http://", "https://")):
                 break
             image = ""
@@ -673,19 +702,21 @@ def _entry(el: etree._Element, ctx: _Context) -> Article | None:
 
     language = ctx.language if ctx.override else normalise_language(el.get(_XML_LANG) or lang) or ctx.language
     author = ", ".join(_unique(a for a in authors if a)) or ctx.author
-    return Article(
-        id=article_id,
-        feed=ctx.feed,
-        url=url,
-        title=title_text,
-        summary=summary_text,
-        content_html=content,
-        categories=tuple(_unique(_plain_or_html(c, True) for c in categories)),
-        language=language,
-        author=author,
-        published=published,
-        updated=updated,
-        image_url=image or None,
+    return clean.clean_article(
+        Article(
+            id=article_id,
+            feed=ctx.feed,
+            url=url,
+            title=title_text,
+            summary=summary_text,
+            content_html=content,
+            categories=tuple(_unique(_plain_or_html(c, True) for c in categories)),
+            language=language,
+            author=author,
+            published=published,
+            updated=updated,
+            image_url=image or None,
+        )
     )
 
 
@@ -735,23 +766,35 @@ def _person(el: etree._Element) -> str:
     name = email = ""
     for key, child in _children(el):
         if key == "name" and not name:
-            name = _text(child)
+            name = clip(_text(child), _RAW_AUTHOR)
         elif key == "email" and not email:
-            email = _text(child)
+            email = clip(_text(child), _RAW_AUTHOR)
     if not name and not email and len(el) == 0:
         return _rss_author(el.text or "")
     return _plain_or_html(name or email, False)
 
 
-_EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
-_NAME_EMAIL = re.compile(r"^\s*(.+?)\s*<\S+@\S+>\s*$")
-
-
 def _rss_author(value: str) -> str:
-    """RSS's "jane@example.org (Jane Doe)" → "Jane Doe"; plain names unchanged."""
-    value = _plain_or_html(value, True)
-    match = _EMAIL_NAME.match(value) or _NAME_EMAIL.match(value)
-    return match.group(1).strip() if match else value
+    """RSS's "jane@example.org (Jane Doe)" and "Jane Doe <jane@example.org>" → "Jane Doe"; plain names unchanged.
+
+    String operations, not a regular expression: the obvious patterns backtrack cubically on a long name.
+    """
+    value = _plain_or_html(clip(value, _RAW_AUTHOR), True)  # whitespace collapsed, stripped
+    if value.endswith(")"):
+        opening = value.find("(")
+        address = value[:opening].strip()
+        if opening > 0 and _is_address(address) and value[opening + 1 : -1].strip():
+            return value[opening + 1 : -1].strip()
+    if value.endswith(">"):
+        opening = value.rfind("<")
+        if opening > 0 and _is_address(value[opening + 1 : -1]) and value[:opening].strip():
+            return value[:opening].strip()
+    return value
+
+
+def _is_address(value: str) -> bool:
+    at = value.find("@")
+    return 0 < at < len(value) - 1 and " " not in value
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -912,7 +955,9 @@ def _truncate(text: str, limit: int) -> str:
 
 
 _IMG = re.compile(r"<img\b[^<>]*>", re.I)
-_ATTR = re.compile(r"""([A-Za-z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>]+))""")
+# a name starts only where no name character precedes it, and is taken whole (possessive): otherwise a long run
+# of name characters is retried from each of its positions, quadratic in the length of a hostile <img> tag
+_ATTR = re.compile(r"""(?<![-\w:.])([A-Za-z_:][-\w:.]*+)\s*+=\s*+(?:"([^"]*)"|'([^']*)'|([^\s"'<>]++))""")
 _SKIP_IMG = re.compile(
     r"(?:s\.w\.org/images/core/emoji|stats\.wordpress\.com|feeds\.feedburner\.com/~r|/pixel\.|1x1\.)", re.I
 )
@@ -1193,18 +1238,24 @@ def _parse_json(body: bytes, *, feed: str, base_url: str, language: str) -> Pars
         if isinstance(item, dict):
             articles.append(_json_item(item, feed=feed, base=base, language=lang))
     home = _str(doc.get("home_page_url"))
-    return ParsedFeed(
-        title=_plain_or_html(_str(doc.get("title")), False),
-        language=lang,
-        link=canonical_url(home, base) if home else "",
-        hub=absolute_url(hub, base) if hub else None,
-        self_url=absolute_url(_str(doc.get("feed_url")), base) or None,
-        articles=_collect(articles),
+    return _clean_feed(
+        ParsedFeed(
+            title=_plain_or_html(_str(doc.get("title"), _RAW_TITLE), False),
+            language=lang,
+            link=canonical_url(home, base) if home else "",
+            hub=absolute_url(hub, base) if hub else None,
+            self_url=absolute_url(_str(doc.get("feed_url")), base) or None,
+            articles=_collect(articles),
+        )
     )
 
 
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
+def _str(value: object, limit: int = _RAW_URL) -> str:
+    """A JSON value as a string, clipped to `limit`: JSON may carry lone surrogates ("\\ud800"), which become
+    U+FFFD here, before anything hashes, percent-encodes or stores them."""
+    if isinstance(value, str):
+        return well_formed(clip(value, limit))
+    return str(value) if isinstance(value, int | float) else ""
 
 
 def _list(value: object) -> list[Any]:
@@ -1214,10 +1265,14 @@ def _list(value: object) -> list[Any]:
 def _json_item(item: dict[str, Any], *, feed: str, base: str, language: str) -> Article | None:
     link = _str(item.get("url")) or _str(item.get("external_url"))
     url = canonical_url(link, base) if link else ""
-    ident = _str(item.get("id")).strip()
-    title = _plain_or_html(_str(item.get("title")), False)
-    content = _str(item.get("content_html")) or html.escape(_str(item.get("content_text")), quote=False)
-    summary = _plain_or_html(_str(item.get("summary")), False) or (_excerpt(content) if content else "")
+    ident = _str(item.get("id"), _RAW_ID).strip()
+    title = _plain_or_html(_str(item.get("title"), _RAW_TITLE), False)
+    content = _str(item.get("content_html"), clean.CONTENT_CHARS) or html.escape(
+        _str(item.get("content_text"), clean.CONTENT_CHARS), quote=False
+    )
+    content = clip_markup(content, clean.CONTENT_CHARS)
+    summary = _plain_or_html(_str(item.get("summary"), _RAW_SUMMARY), False)
+    summary = summary or (_excerpt(content) if content else "")
     if ident:
         article_id = canonical_url(ident) if ident[:4].lower() == "http" else ident
     elif url:
@@ -1227,9 +1282,9 @@ def _json_item(item: dict[str, Any], *, feed: str, base: str, language: str) -> 
         article_id = "sha256:" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
     else:
         return None
-    authors = _list(item.get("authors")) or [item.get("author")]
-    names = [_str(a.get("name")) for a in authors if isinstance(a, dict)]
-    tags = _list(item.get("tags"))
+    authors = _list(item.get("authors"))[:_RAW_ITEMS] or [item.get("author")]
+    names = [_str(a.get("name"), _RAW_AUTHOR) for a in authors if isinstance(a, dict)]
+    tags = _list(item.get("tags"))[:_RAW_ITEMS]
     image = _str(item.get("image")) or _str(item.get("banner_image"))
     if not image:
         attachments = _list(item.get("attachments"))
@@ -1242,17 +1297,19 @@ def _json_item(item: dict[str, Any], *, feed: str, base: str, language: str) -> 
             "",
         )
     image = absolute_url(image, base) if image else _first_img(content, base)
-    return Article(
-        id=article_id,
-        feed=feed,
-        url=url,
-        title=title,
-        summary=summary,
-        content_html=content,
-        categories=tuple(_unique(" ".join(_str(t).split()) for t in tags)),
-        language=language or normalise_language(_str(item.get("language"))),
-        author=", ".join(_unique(n.strip() for n in names if n.strip())),
-        published=parse_date(_str(item.get("date_published"))),
-        updated=parse_date(_str(item.get("date_modified"))),
-        image_url=image or None,
+    return clean.clean_article(
+        Article(
+            id=article_id,
+            feed=feed,
+            url=url,
+            title=title,
+            summary=summary,
+            content_html=content,
+            categories=tuple(_unique(" ".join(_str(t, _RAW_CATEGORY).split()) for t in tags)),
+            language=language or normalise_language(_str(item.get("language"))),
+            author=", ".join(_unique(n.strip() for n in names if n.strip())),
+            published=parse_date(_str(item.get("date_published"))),
+            updated=parse_date(_str(item.get("date_modified"))),
+            image_url=image or None,
+        )
     )

@@ -21,6 +21,8 @@ from typing import Any
 from syndicator.article import Article
 from syndicator.errors import FeedError
 from syndicator.outbound import OutboundError, OutboundGuard, host_of
+from syndicator.sources import clean
+from syndicator.sources.clean import clip, clip_markup, well_formed
 from syndicator.sources.fetch import USER_AGENT
 from syndicator.sources.parse import html_to_text
 from syndicator.sources.urls import absolute_url, canonical_url
@@ -113,36 +115,63 @@ def _rest_error_code(body: bytes) -> str | None:
 
 
 def to_article(data: dict[str, Any], *, feed: str, language: str) -> Article:
-    link = str(data.get("link") or "")
-    guid = _rendered(data.get("guid")) or link
-    embedded = data.get("_embedded") or {}
+    """A REST post document → Article, under the same rules as a feed item (sources/clean.py): every string is
+    clipped and made well-formed before it is parsed or canonicalised, and the result is cleaned and capped."""
+    link = _raw(data.get("link"), _RAW_URL)
+    guid = _raw(_rendered(data.get("guid")), _RAW_URL) or link
+    embedded = _dict(data.get("_embedded"))
     categories: list[str] = []
-    for group in embedded.get("wp:term") or []:
-        for term in group or []:
-            name = html_to_text(str(term.get("name") or "")) if isinstance(term, dict) else ""
-            if name and name not in categories:
+    for group in _list(embedded.get("wp:term")):
+        for term in _list(group):
+            name = html_to_text(_raw(_dict(term).get("name"), _RAW_CATEGORY))
+            if name and name not in categories and len(categories) < clean.CATEGORIES:
                 categories.append(name)
-    authors = embedded.get("author") or []
-    author = str(authors[0].get("name") or "") if authors and isinstance(authors[0], dict) else ""
-    media = embedded.get("wp:featuredmedia") or []
-    image = media[0].get("source_url") if media and isinstance(media[0], dict) else None
-    summary = html_to_text(_rendered(data.get("excerpt")))
+    authors = _list(embedded.get("author"))
+    author = _raw(_dict(authors[0]).get("name"), _RAW_AUTHOR) if authors else ""
+    media = _list(embedded.get("wp:featuredmedia"))
+    image = _raw(_dict(media[0]).get("source_url"), _RAW_URL) if media else ""
+    summary = html_to_text(clip_markup(_raw(_rendered(data.get("excerpt"))), _RAW_SUMMARY))
     if summary.endswith("[…]"):
         summary = summary[:-3].rstrip()
-    return Article(
-        id=canonical_url(guid) if "://" in guid else guid,
-        feed=feed,
-        url=canonical_url(link),
-        title=html_to_text(_rendered(data.get("title"))),
-        summary=summary,
-        content_html=_rendered(data.get("content")),
-        categories=tuple(categories),
-        language=language,
-        author=html_to_text(author),
-        published=_gmt(data.get("date_gmt")),
-        updated=_gmt(data.get("modified_gmt")),
-        image_url=absolute_url(str(image), link) if image else None,
+    return clean.clean_article(
+        Article(
+            id=canonical_url(guid) if "://" in guid else guid,
+            feed=feed,
+            url=canonical_url(link),
+            title=html_to_text(clip_markup(_raw(_rendered(data.get("title"))), _RAW_TITLE)),
+            summary=summary,
+            content_html=clip_markup(_raw(_rendered(data.get("content"))), clean.CONTENT_CHARS),
+            categories=tuple(categories),
+            language=language,
+            author=html_to_text(author),
+            published=_gmt(data.get("date_gmt")),
+            updated=_gmt(data.get("modified_gmt")),
+            image_url=absolute_url(image, link) if image else None,
+        )
     )
+
+
+# raw strings are clipped before HTML is turned into text (URLs above their cap, so a long one is still refused)
+_RAW_TITLE = clean.TITLE_CHARS * clean.RAW_FACTOR
+_RAW_SUMMARY = clean.SUMMARY_CHARS * clean.RAW_FACTOR
+_RAW_AUTHOR = clean.AUTHOR_CHARS * clean.RAW_FACTOR
+_RAW_CATEGORY = clean.CATEGORY_CHARS * clean.RAW_FACTOR
+_RAW_URL = clean.URL_CHARS * 4
+
+
+def _raw(value: Any, limit: int = clean.CONTENT_CHARS) -> str:
+    """A JSON value as a string: clipped, lone surrogates replaced (they break hashing, URLs and the store)."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return well_formed(clip(str(value), limit))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _rendered(value: Any) -> str:

@@ -1,5 +1,10 @@
 """Deciding what is new: every article a feed has shown is recorded; new ones get their deliveries in the same
-transaction (the outbox)."""
+transaction (the outbox).
+
+Each item is written under its own SAVEPOINT: an item the store refuses (a value the database cannot hold) is
+rolled back alone and reported in `PollOutcome.rejected`, and the rest of the poll is committed. A fault of the
+store itself (locked, full, unreachable) still fails the whole poll, which its next turn repeats.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from syndicator.article import Article, DeliveryState
+from syndicator.sources.clean import clean_text
 from syndicator.store import tables as t
 from syndicator.store.deliveries import insert_delivery
 from syndicator.store.engine import Store
@@ -51,6 +57,7 @@ class PollOutcome:
     new: list[tuple[int, Article]] = field(default_factory=list)  # queued (article row id, article)
     updated: list[tuple[int, Article]] = field(default_factory=list)
     skipped: list[tuple[Article, str]] = field(default_factory=list)  # recorded, not posted, and why
+    rejected: list[tuple[Article, str]] = field(default_factory=list)  # not recorded at all (unstorable), and why
     unchanged: int = 0
     seen_ids: list[int] = field(default_factory=list)  # known and unchanged: last_seen_at moves in one statement
     corrections: int = 0  # edits queued for posts already sent
@@ -75,9 +82,10 @@ def record_poll(
     """
     args = (store, policy, items, now, make_deliveries, editable, mark_initialized)
     try:
-        return _record(*args)
+        return _record(*args, last_try=False)
     except IntegrityError:
-        return _record(*args)
+        # on the second try a uniqueness error is no longer a race: it is that item's, and only it is skipped
+        return _record(*args, last_try=True)
 
 
 def _record(
@@ -88,6 +96,8 @@ def _record(
     make_deliveries: Callable[[Article], list[NewDelivery]],
     editable: frozenset[str],
     mark_initialized: bool,
+    *,
+    last_try: bool,
 ) -> PollOutcome:
     out = PollOutcome()
     with store.engine.begin() as conn:
@@ -98,22 +108,20 @@ def _record(
         chosen = _first_run_choice(unique, policy.latest_on_first_run) if out.first_poll else None
         for item in unique:
             row = known.get(("k", item.key)) or known.get(("u", item.url_key))
-            if row is not None:
-                if _touch(conn, row, item, now, out):
-                    _correct(conn, row["id"], make_deliveries(item.article), editable, now, out)
+            part = PollOutcome()
+            try:
+                if row is not None and _unchanged(row, item, part):
+                    _absorb(out, part)
+                    continue  # nothing to write: marked seen in one statement below
+                _begin_for_savepoints(conn)
+                with conn.begin_nested():
+                    _record_item(conn, item, row, policy, chosen, now, make_deliveries, editable, part)
+            except Exception as exc:
+                if not _item_fault(exc, last_try):
+                    raise
+                out.rejected.append((item.article, f"cannot be stored: {_describe(exc)}"))
                 continue
-            reason = None
-            if chosen is not None and item.key not in chosen:
-                reason = "first poll of the feed: recorded as seen"
-            elif _too_old(item.article, policy.max_age, now):
-                reason = f"older than max_age ({policy.max_age})"
-            article_id = _insert_article(conn, policy.name, item, now, "seen" if reason else "queued", reason)
-            if reason:
-                if not reason.startswith("first poll"):
-                    out.skipped.append((item.article, reason))
-                continue
-            _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
-            out.new.append((article_id, item.article))
+            _absorb(out, part)
         for chunk in range(0, len(out.seen_ids), 500):
             ids = out.seen_ids[chunk : chunk + 500]
             conn.execute(update(t.articles).where(t.articles.c.id.in_(ids)).values(last_seen_at=now))
@@ -122,6 +130,76 @@ def _record(
         elif mark_initialized:
             conn.execute(update(t.feeds).where(t.feeds.c.name == policy.name).values(initialized=True))
     return out
+
+
+def _record_item(
+    conn: Connection,
+    item: Incoming,
+    row: RowMapping | None,
+    policy: FeedPolicy,
+    chosen: set[str] | None,
+    now: datetime,
+    make_deliveries: Callable[[Article], list[NewDelivery]],
+    editable: frozenset[str],
+    out: PollOutcome,
+) -> None:
+    if row is not None:  # known and changed
+        _update(conn, row, item, now, out)
+        _correct(conn, row["id"], make_deliveries(item.article), editable, now, out)
+        return
+    reason = None
+    if chosen is not None and item.key not in chosen:
+        reason = "first poll of the feed: recorded as seen"
+    elif _too_old(item.article, policy.max_age, now):
+        reason = f"older than max_age ({policy.max_age})"
+    article_id = _insert_article(conn, policy.name, item, now, "seen" if reason else "queued", reason)
+    if reason:
+        if not reason.startswith("first poll"):
+            out.skipped.append((item.article, reason))
+        return
+    _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
+    out.new.append((article_id, item.article))
+
+
+def _absorb(out: PollOutcome, part: PollOutcome) -> None:
+    """One item's outcome into the poll's, once its writes are in: a rolled-back item leaves no trace."""
+    out.new += part.new
+    out.updated += part.updated
+    out.skipped += part.skipped
+    out.unchanged += part.unchanged
+    out.seen_ids += part.seen_ids
+    out.corrections += part.corrections
+    out.refreshed += part.refreshed
+
+
+def _begin_for_savepoints(conn: Connection) -> None:
+    """pysqlite begins its transaction only at the first INSERT/UPDATE; a SAVEPOINT issued before that starts one
+    that its RELEASE commits, so each item would be committed on its own. Begin it first (IMMEDIATE: take the one
+    writer lock now, waiting up to the busy timeout, rather than fail upgrading a read later)."""
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not getattr(raw, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _item_fault(exc: Exception, last_try: bool) -> bool:
+    """Whether a failure belongs to the item (a value the store cannot hold) rather than to the store."""
+    if isinstance(exc, IntegrityError):
+        return last_try  # first a race with another worker: the whole poll is tried again
+    if isinstance(exc, DBAPIError):
+        # 22: data exception (NUL, bad encoding, value too long); 54: program limit (an index entry too large)
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return isinstance(exc, DataError) or sqlstate.startswith(("22", "54"))
+    # a value refused before it reached the database (encoding, a naive datetime, an overflow)
+    return isinstance(exc, StatementError | ValueError | TypeError | OverflowError)
+
+
+def _describe(exc: Exception) -> str:
+    """A short reason: the underlying error's class and first line, never the statement or its parameters."""
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    message = str(cause).strip().split("\n", 1)[0]
+    return clean_text(f"{cause.__class__.__name__}: {message}" if message else cause.__class__.__name__, 200)
 
 
 def _dedupe(items: Sequence[Incoming]) -> list[Incoming]:
@@ -176,18 +254,21 @@ def _too_old(article: Article, max_age: timedelta | None, now: datetime) -> bool
     return now - article.published > max_age
 
 
-def _touch(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> bool:
-    """Record a changed item at once; True if its content changed (unchanged ones are marked seen in one batch)."""
-    fingerprint = item.article.fingerprint()
-    if fingerprint == row["fingerprint"]:
-        out.unchanged += 1
-        out.seen_ids.append(row["id"])
+def _unchanged(row: RowMapping, item: Incoming, out: PollOutcome) -> bool:
+    """True (and counted) when a known item is as stored: it is only marked seen, in one batch."""
+    if item.article.fingerprint() != row["fingerprint"]:
         return False
-    values: dict[str, Any] = {"last_seen_at": now, "fingerprint": fingerprint, "changed_at": now}
+    out.unchanged += 1
+    out.seen_ids.append(row["id"])
+    return True
+
+
+def _update(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> None:
+    """Record a changed item (`_unchanged` said it is) at once."""
+    values: dict[str, Any] = {"last_seen_at": now, "fingerprint": item.article.fingerprint(), "changed_at": now}
     values.update(_article_values(item.article))
     out.updated.append((row["id"], item.article))
     conn.execute(update(t.articles).where(t.articles.c.id == row["id"]).values(**values))
-    return True
 
 
 def _correct(
