@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from syndicator.alerts.settings import AlertSettings, parse_settings
 from syndicator.errors import ConfigError
 from syndicator.files import read_text_file
 from syndicator.platforms import registry
@@ -200,6 +201,7 @@ class Config:
     webhook: WebhookSettings | None = None  # None: no [webhook] section, the hook answers 404
     dry_run_all: bool = False  # --dry-run: show what would go out, record nothing as sent
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    alerts: AlertSettings | None = None  # None: no [alerts] section; secrets are read when the service starts
 
     def feed(self, name: str) -> FeedSettings:
         for feed in self.feeds:
@@ -310,11 +312,10 @@ def parse(
                 key="webhook.secret_env",
             )
         webhook = replace(webhook, secret=secret)
-    extra: dict[str, Any] = {k: raw[k] for k in ("alerts",) if k in raw}
+    alerts = parse_settings(raw["alerts"], source=source) if "alerts" in raw else None
     outbound = _outbound(raw.get("outbound", {}), source=source)
-    return Config(
-        source, base, store, http, log, feeds, targets, extra, webhook, dry_run_all=dry_run, outbound=outbound
-    )
+    sections = (store, http, log, feeds, targets)
+    return Config(source, base, *sections, webhook=webhook, dry_run_all=dry_run, outbound=outbound, alerts=alerts)
 
 
 def _outbound(table: Any, *, source: str) -> OutboundSettings:

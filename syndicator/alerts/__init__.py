@@ -28,10 +28,49 @@ Layout: `settings` (the `[alerts]` table and its secrets), `conditions` (the sta
 ops chat, webhook, e-mail), `service` (the loops beside the worker, and `ops_services`).
 """
 
-from syndicator.alerts.channels import AlertDeliveryError, Channel, SmtpChannel, TelegramChannel, WebhookChannel
-from syndicator.alerts.conditions import Alert, Conditions, StoreSnapshot
-from syndicator.alerts.service import AlertService, ops_services
-from syndicator.alerts.settings import AlertConfig, AlertSettings, load_settings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from syndicator.alerts.channels import AlertDeliveryError, Channel, SmtpChannel, TelegramChannel, WebhookChannel
+    from syndicator.alerts.conditions import Alert, Conditions, StoreSnapshot
+    from syndicator.alerts.service import AlertService, ops_services
+    from syndicator.alerts.settings import AlertConfig, AlertSettings, load_settings, parse_settings
+
+# Names load lazily (module __getattr__): config loading imports `alerts.settings` only, and must not pull in the
+# channels' HTTP client.
+_HOMES = {
+    "AlertDeliveryError": "channels",
+    "Channel": "channels",
+    "SmtpChannel": "channels",
+    "TelegramChannel": "channels",
+    "WebhookChannel": "channels",
+    "Alert": "conditions",
+    "Conditions": "conditions",
+    "StoreSnapshot": "conditions",
+    "AlertService": "service",
+    "ops_services": "service",
+    "AlertConfig": "settings",
+    "AlertSettings": "settings",
+    "load_settings": "settings",
+    "parse_settings": "settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "Alert",
@@ -47,4 +86,5 @@ __all__ = [
     "WebhookChannel",
     "load_settings",
     "ops_services",
+    "parse_settings",
 ]

@@ -1,4 +1,5 @@
-"""The `[alerts]` table: its settings class, its validation, and the secrets it names, read from the environment."""
+"""The `[alerts]` table: its settings class, its validation (at config load), and the secrets it names, read from
+the environment (when the alert service starts)."""
 
 from __future__ import annotations
 
@@ -61,24 +62,13 @@ class AlertConfig:
         return channels_for(self)
 
 
-def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> AlertConfig | None:
-    """Validate `[alerts]` (None when the section is absent). Every mistake is a ConfigError naming the key."""
-    raw = config.extra.get("alerts")
-    if raw is None:
-        return None
-    env = os.environ if environ is None else environ
-    source = config.source
-    s = build(AlertSettings, raw, source=source, where="alerts")
+def parse_settings(raw: object, *, source: str) -> AlertSettings:
+    """Build and check the `[alerts]` table (config loading calls this). Every mistake is a ConfigError naming the
+    key; the secrets the table names are read later, by `load_settings`."""
+    s = build(AlertSettings, raw, source=source, where="alerts")  # type: ignore[arg-type]
 
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(message, source=source, key=f"alerts.{key}")
-
-    def secret(key: str, holds: str) -> str:
-        var = getattr(s, key)
-        value = env.get(var, "") if var else ""
-        if var and not value:
-            raise fail(key, f"environment variable {var} is not set (it holds {holds})")
-        return value
 
     if bool(s.telegram_chat) != bool(s.telegram_token_env):
         missing = "telegram_token_env" if s.telegram_chat else "telegram_chat"
@@ -113,6 +103,27 @@ def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> A
         raise fail("token_expiry_days", "must be 0 (off) or more")
     if s.timeout <= timedelta(0):
         raise fail("timeout", "must be positive")
+    return s
+
+
+def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> AlertConfig | None:
+    """The checked `[alerts]` settings (`config.alerts`, None when the section is absent) plus the secrets they
+    name, read from the environment. A secret that is not set is a ConfigError naming the key."""
+    s = config.alerts
+    if s is None:
+        return None
+    env = os.environ if environ is None else environ
+    source = config.source
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(message, source=source, key=f"alerts.{key}")
+
+    def secret(key: str, holds: str) -> str:
+        var = getattr(s, key)
+        value = env.get(var, "") if var else ""
+        if var and not value:
+            raise fail(key, f"environment variable {var} is not set (it holds {holds})")
+        return value
 
     token = secret("telegram_token_env", "the alert bot's token")
     password = secret("smtp_password_env", "the SMTP password")

@@ -462,9 +462,8 @@ def test_a_store_view_older_than_an_event_does_not_undo_it(ops: Ops) -> None:
     ],
 )
 def test_configuration_mistakes_name_the_key(ops: Ops, change: dict[str, str], key: str) -> None:
-    cfg = make_config(ops.config_text(**change), ENV)
     with pytest.raises(ConfigError) as caught:
-        ops_services(cfg, ENV)
+        ops_services(make_config(ops.config_text(**change), ENV), ENV)
     assert caught.value.key == key
 
 
