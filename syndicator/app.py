@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from syndicator.clock import Clock, utcnow
 from syndicator.config import Config, TargetSettings
 from syndicator.governor import Governor
 from syndicator.logs import redactor
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher, make_publisher
-from syndicator.store import Store, utcnow
-
-Clock = Callable[[], datetime]
+from syndicator.store import Store
 
 
 @dataclass

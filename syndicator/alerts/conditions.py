@@ -6,13 +6,14 @@ Pure and synchronous: one task of the service feeds it. It reads events' attribu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syndicator import events as ev
 from syndicator.article import Identity
+from syndicator.clock import Clock
 from syndicator.errors import AuthError, PublishError
 from syndicator.limits import WaitKind
 from syndicator.logs import get_logger
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
 log = get_logger("syndicator.alerts")
-Clock = Callable[[], datetime]
 LIMIT_KINDS = frozenset({WaitKind.QUOTA, WaitKind.COST_CAP})  # waits that raise limit:T
 
 

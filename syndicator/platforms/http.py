@@ -86,10 +86,6 @@ def from_unix(seconds: float | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SecretRedactor(RedactingFilter):
     """A logger filter that formats each record eagerly and replaces every known secret (and every credential
     shape, `syndicator.redaction.PATTERNS`, and any pattern registered here) with `***`, in the message, the

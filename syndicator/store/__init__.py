@@ -4,6 +4,6 @@ The store knows no platform: callers hand it rendered posts as opaque JSON and i
 "unique per (article, target, recipient, generation)" and "claimed under a lease".
 """
 
-from syndicator.store.engine import Store, utcnow
+from syndicator.store.engine import Store
 
-__all__ = ["Store", "utcnow"]
+__all__ = ["Store"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -17,10 +16,6 @@ SCHEMA_HEAD = "0005"  # the newest migration in syndicator/migrations/versions (
 # on PostgreSQL, where a lock held by a stray session would otherwise stall a poll for ever, silently)
 BUSY_TIMEOUT_MS = 30_000
 PROBE_WAIT = 2.0  # seconds a write probe waits for a lock: a health check must answer, not queue
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Store:

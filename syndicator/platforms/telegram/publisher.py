@@ -49,9 +49,10 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from syndicator.article import Identity, Post, Receipt
+from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import Publisher
-from syndicator.platforms.http import protect_loggers, redact, utcnow
+from syndicator.platforms.http import protect_loggers, redact
 from syndicator.platforms.telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:

@@ -44,6 +44,7 @@ import tweepy
 from requests_oauthlib import OAuth1
 
 from syndicator.article import Identity, Post, RateInfo, Receipt
+from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
@@ -54,7 +55,6 @@ from syndicator.platforms.http import (
     header_int,
     protect_loggers,
     redact,
-    utcnow,
 )
 from syndicator.platforms.twitter.settings import TwitterSettings
 
