@@ -111,12 +111,17 @@ def _positive(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from syndicator.errors import ConfigError, SyndicatorError
+    from syndicator.errors import ConfigError, StoreFailure, SyndicatorError
     from syndicator.redaction import error_line  # one line, redacted like the logs, capped
 
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except StoreFailure as exc:  # the cause in plain words (read-only, disk full, locked...), never the SQL
+        from syndicator.logs import redactor
+
+        print(f"syndicator: the store failed: {redactor(str(exc))}", file=sys.stderr)
+        return 1
     except ConfigError as exc:
         print(f"syndicator: configuration error: {error_line(str(exc))}", file=sys.stderr)
         return 2
@@ -125,16 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # the store went away, a disk filled up...: one line, not a traceback
+    except Exception as exc:  # a bug: one line, not a traceback
         from syndicator.logs import redactor
-        from syndicator.store.faults import store_fault
 
-        kind = type(exc).__name__
-        fault = store_fault(exc)
-        if fault is not None:  # the cause in plain words (read-only, disk full, locked...), never the SQL
-            print(f"syndicator: the store failed: {redactor(fault.message)}", file=sys.stderr)
-        else:
-            print(f"syndicator: unexpected error ({kind}): {redactor(str(exc))}", file=sys.stderr)
+        print(f"syndicator: unexpected error ({type(exc).__name__}): {redactor(str(exc))}", file=sys.stderr)
         return 1
 
 
@@ -144,8 +143,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config, dry_run=args.dry_run)
     logs.setup(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
+    from syndicator.store.faults import store_errors
+
     handler = globals()[f"cmd_{args.command}"]
-    result: int = handler(args, cfg)
+    with store_errors():  # the store went away, a disk filled up...: a StoreFailure saying why
+        result: int = handler(args, cfg)
     return result
 
 

@@ -4,6 +4,7 @@
      ├── ConfigError        bad configuration or usage; the CLI exits with code 2
      ├── FeedError          a feed could not be fetched or parsed; logged, retried on the next poll
      ├── StoreError         the database is unreachable or inconsistent
+     │    └── StoreFailure  a database operation failed; `cause` is its plain-words cause (store/faults.py)
      └── PublishError       a platform call did not produce a post; the closed set the dispatcher acts on:
           ├── RetryLater    the platform said "not now" and (usually) when: wait until `retry_at`
           ├── Transient     network trouble, timeouts, 5xx: retry with backoff — unless the request may have
@@ -45,6 +46,15 @@ class FeedError(SyndicatorError):
 
 class StoreError(SyndicatorError):
     """The store cannot be reached or its schema is not what the code expects."""
+
+
+class StoreFailure(StoreError):
+    """A database operation failed. `cause` is one of `syndicator.store.faults.WORDS` (locked, disk_full,
+    read_only, permission, unreachable, error); the message is that cause in plain words, never the SQL."""
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        self.cause = cause
+        super().__init__(message)
 
 
 class PublishError(SyndicatorError):

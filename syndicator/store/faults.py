@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from syndicator.errors import StoreError
+from syndicator.errors import StoreError, StoreFailure
 
 WORDS = {
     "locked": "database is locked",
@@ -142,4 +144,29 @@ def _first_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-__all__ = ["WORDS", "StoreFault", "store_fault"]
+def as_store_error(exc: BaseException) -> StoreError | None:
+    """`exc` as the store's own error type: a StoreError stays itself, a database error becomes a StoreFailure
+    carrying its cause in plain words (chained to the original), anything else None."""
+    if isinstance(exc, StoreError):
+        return exc
+    fault = store_fault(exc)
+    if fault is None:
+        return None
+    failure = StoreFailure(fault.message, cause=fault.cause)
+    failure.__cause__ = exc
+    return failure
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Inside: whatever the database raises comes out as a StoreError (see `as_store_error`)."""
+    try:
+        yield
+    except Exception as exc:
+        failure = as_store_error(exc)
+        if failure is None or failure is exc:
+            raise
+        raise failure from exc
+
+
+__all__ = ["WORDS", "StoreFault", "as_store_error", "store_errors", "store_fault"]
