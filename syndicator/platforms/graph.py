@@ -46,6 +46,7 @@ from typing import Any
 
 from syndicator.article import RateInfo
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.platforms.delivery_doubt import status_maybe_sent
 from syndicator.platforms.http import REDACTOR, protect_loggers
 
 DEFAULT_THROTTLE_WAIT = timedelta(minutes=15)
@@ -227,9 +228,6 @@ def _int(value: Any) -> int | None:
     return None
 
 
-AMBIGUOUS_5XX = frozenset({500, 502, 504})
-
-
 def to_publish_error(f: GraphFailure, now: datetime) -> PublishError:
     """The whole mapping (see the module docstring's table). `now` is an aware UTC datetime."""
     code = f.code
@@ -292,7 +290,7 @@ def to_publish_error(f: GraphFailure, now: datetime) -> PublishError:
     if status is not None and status >= 500:
         # Graph's own error body means the API answered; a gateway's 502/504 (or a bare 500) may come after the
         # platform acted on the request: maybe posted
-        gateway = status in AMBIGUOUS_5XX and code is None
+        gateway = code is None and status_maybe_sent(status, bare_500=True)
         return Transient(f"{what}: server error HTTP {status}{said}", code=code or status, maybe_sent=gateway)
     if f.is_transient:
         return Transient(f"{what}: temporary Meta failure{said}", code=code)

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from syndicator.platforms.delivery_doubt import answer_lost as answer_lost  # the one rule lives there
 from syndicator.redaction import MARK, RedactingFilter
 from syndicator.redaction import redactor as shared_redactor
 
@@ -44,19 +44,6 @@ class BaseURLAdapter(HTTPAdapter):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
-
-
-def answer_lost(exc: requests.RequestException) -> bool:
-    """True when the connection broke after the request went out (the server closed it without an answer, or
-    reset it): the platform may have acted on the request. False when no connection was ever made."""
-    if not isinstance(exc, requests.ConnectionError) or isinstance(
-        exc, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.ProxyError)
-    ):
-        return False
-    cause = exc.args[0] if exc.args else None
-    if isinstance(cause, MaxRetryError):
-        cause = cause.reason
-    return not isinstance(cause, NewConnectionError)  # refused, unreachable, name not resolved
 
 
 def rebase(url: str, base: str) -> str:

@@ -39,6 +39,7 @@ from requests.utils import get_environ_proxies
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.delivery_doubt import answer_lost
 from syndicator.platforms.facebook.settings import FacebookSettings
 from syndicator.platforms.graph import (
     DUPLICATE,
@@ -49,7 +50,6 @@ from syndicator.platforms.graph import (
     redact,
     to_publish_error,
 )
-from syndicator.platforms.http import answer_lost
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings

@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit
 from telegram.error import (
@@ -52,6 +51,7 @@ from syndicator.article import Identity, Post, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.delivery_doubt import gateway_words, nothing_sent
 from syndicator.platforms.http import protect_loggers, redact
 from syndicator.platforms.telegram.settings import TelegramSettings
 
@@ -289,16 +289,16 @@ def map_error(exc: TelegramError, *, now: datetime, timeout: float | None = None
         return Permanent(f"Telegram rejected the message: {description}", code=400)
     if isinstance(exc, TimedOut):
         limit = f" within {timeout:g}s" if timeout else ""
-        unsent = isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        unsent = exc.__cause__ is not None and nothing_sent(exc.__cause__)
         return Transient(f"Telegram did not answer{limit}", code="timeout", maybe_sent=not unsent)
     if isinstance(exc, NetworkError):
         cause = exc.__cause__
         if cause is None or isinstance(cause, TelegramError):  # PTB read an HTTP answer (a 5xx)
             # a gateway's 502/504 may come after the Bot API sent the message: maybe posted
-            gateway = any(word in description for word in ("Bad Gateway", "Gateway Time", "502", "504"))
+            gateway = gateway_words(description)
             return Transient(f"Telegram server error: {description}", code="server", maybe_sent=gateway)
         # no answer: the request may have arrived, unless no connection was ever made
-        unsent = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError))
+        unsent = nothing_sent(cause)
         return Transient(f"Telegram network error: {description}", code="network", maybe_sent=not unsent)
     if type(exc) is TelegramError:  # PTB could not read the answer (e.g. a 200 that is not JSON): maybe posted
         return Transient(f"Telegram's answer could not be read: {description}", code="unreadable")

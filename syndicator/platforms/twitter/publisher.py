@@ -48,9 +48,9 @@ from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.delivery_doubt import answer_lost, nothing_sent, status_maybe_sent
 from syndicator.platforms.http import (
     BaseURLAdapter,
-    answer_lost,
     from_unix,
     header_int,
     protect_loggers,
@@ -273,9 +273,9 @@ def map_error(exc: BaseException, *, now: datetime, timeout: float | None = None
             return Permanent(f"X refused the post (403){detail}", code=403)
         if isinstance(exc, tweepy.TwitterServerError) or status >= 500 or status == 408:
             # a gateway's 502/504 may come after X made the post: maybe posted
-            return Transient(f"X server error ({status}){detail}", code=status, maybe_sent=status in (502, 504))
+            return Transient(f"X server error ({status}){detail}", code=status, maybe_sent=status_maybe_sent(status))
         return Permanent(f"X rejected the request ({status}){detail}", code=status)
-    if isinstance(exc, requests.ConnectTimeout):  # no connection was made: nothing can have been posted
+    if isinstance(exc, requests.ConnectTimeout) and nothing_sent(exc):  # no connection: nothing can be posted
         return Transient(f"could not reach X ({type(exc).__name__})", code="connection")
     if isinstance(exc, requests.Timeout):
         limit = f" within {timeout:g}s" if timeout else ""

@@ -24,6 +24,7 @@ import requests
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
+from syndicator.platforms.delivery_doubt import answer_lost
 from syndicator.platforms.graph import (
     GraphFailure,
     Usage,
@@ -32,7 +33,6 @@ from syndicator.platforms.graph import (
     redact,
     to_publish_error,
 )
-from syndicator.platforms.http import answer_lost
 from syndicator.platforms.whatsapp.recipients import normalise_number
 from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 
