@@ -3,7 +3,7 @@
     result = fetch(url, etag=..., last_modified=...)      # FetchResult (status "ok" or "not_modified")
     parsed = parse(result.body, feed="en", base_url=result.final_url, content_type=result.content_type)
 
-Both raise `FeedError` (see `fetch.py` and `parse.py` for the reasons). URL canonicalisation lives in `urls.py`.
+Both raise `FeedError` (see `fetch.py` and `parse/` for the reasons). URL canonicalisation lives in `urls.py`.
 """
 
 from __future__ import annotations
