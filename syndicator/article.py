@@ -128,3 +128,10 @@ class DeliveryState(enum.StrEnum):
     HELD = "held"  # an editor stopped it (or the article was withdrawn before posting)
     RETRACTED = "retracted"  # posted, then deleted on the platform
 
+
+class DeliveryKind(enum.StrEnum):
+    """What a delivery does on the platform (`deliveries.kind`)."""
+
+    POST = "post"  # the article, first time
+    EDIT = "edit"  # a correction of a sent post (parent_id: the post)
+    DELETE = "delete"  # a withdrawal: the sent post is deleted (parent_id: the post)

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from syndicator.app import App
-from syndicator.article import DeliveryState, RateInfo, Receipt
+from syndicator.article import DeliveryKind, DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.events import (
@@ -207,7 +207,7 @@ class Dispatcher:
         app = self.app
         now = app.clock()
         fresh = self._freshness(target, d)
-        if fresh and d.kind == "post" and not d.manual and d.published_at and now - d.published_at > fresh:
+        if fresh and d.kind == DeliveryKind.POST and not d.manual and d.published_at and now - d.published_at > fresh:
             await asyncio.to_thread(
                 outbox.record_failure,
                 app.store,
@@ -290,7 +290,7 @@ class Dispatcher:
                 remote_id=receipt.remote_id, url=receipt.url,
                 hint="this call outlived its lease; another worker may have sent the post too: check the platform",
             )  # fmt: skip
-        if d.kind != "post":
+        if d.kind != DeliveryKind.POST:
             await asyncio.to_thread(outbox.apply_to_parent, app.store, d, now=done)
         if receipt.rate:
             await self._note_rate(target, receipt.rate, done)
@@ -305,8 +305,8 @@ class Dispatcher:
             "url": receipt.url,
             "recipient": d.recipient or None,
         }
-        if d.kind != "post":
-            emit(DeliveryChanged(parent=d.parent_id, deleted=d.kind == "delete", **ids))  # type: ignore[arg-type]
+        if d.kind != DeliveryKind.POST:
+            emit(DeliveryChanged(parent=d.parent_id, deleted=d.kind == DeliveryKind.DELETE, **ids))  # type: ignore[arg-type]
             return decision
         preview: dict[str, object] = {}
         if target.dry_run:
@@ -380,7 +380,7 @@ class Dispatcher:
         )  # fmt: skip
 
     async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
-        if d.kind == "post":
+        if d.kind == DeliveryKind.POST:
             return await publisher.publish(d.post)
         if d.parent_id is None:
             raise Permanent(f"{d.kind} without the post it applies to")
@@ -389,7 +389,7 @@ class Dispatcher:
             raise Transient(f"cannot {d.kind} yet: the original post is still being sent", maybe_sent=False)
         if parent is None:
             raise Permanent(f"cannot {d.kind}: the original post has no receipt (state {state})")
-        if d.kind == "edit":
+        if d.kind == DeliveryKind.EDIT:
             return await publisher.edit(parent, d.post)
         await publisher.delete(parent)
         return parent
@@ -425,7 +425,12 @@ class Dispatcher:
             )
             emit(TargetPaused(target=target.name, reason="platform", until=retry_at, error=str(exc)))
             failure: type[DeliveryRetry | DeliveryFailed] = DeliveryRetry
-        elif isinstance(exc, Transient) and exc.maybe_sent and d.kind == "post" and target.retry.on_unknown == "hold":
+        elif (
+            isinstance(exc, Transient)
+            and exc.maybe_sent
+            and d.kind == DeliveryKind.POST
+            and target.retry.on_unknown == "hold"
+        ):
             # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
             await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=message, worker=app.worker_id)
             hint = (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from syndicator.article import DeliveryKind
 from syndicator.config import LimitsSettings, TargetSettings
 from syndicator.limits import (
     Decision,
@@ -85,7 +86,13 @@ class Governor:
         return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
     def decide(
-        self, target: str, history: TargetHistory, now: datetime, *, breaking: bool = False, kind: str = "post"
+        self,
+        target: str,
+        history: TargetHistory,
+        now: datetime,
+        *,
+        breaking: bool = False,
+        kind: DeliveryKind = DeliveryKind.POST,
     ) -> Decision:
         lim = self.limits[target]
         if target in self.unlimited:
@@ -104,7 +111,7 @@ class Governor:
                 f"paused by the platform: {history.pause_reason or 'rate limit'}",
                 WaitKind.PLATFORM,
             )
-        if kind == "delete":
+        if kind == DeliveryKind.DELETE:
             return Decision(True)  # taking a post down is not posting: no quiet hours, quotas or caps hold it up
         if lim.quiet and not breaking:
             end = quiet_end(now, lim.quiet, lim.tz)

@@ -310,7 +310,7 @@ class StoreCollector:
             c = counts.get(name, {})
             for state in STATES:
                 by_state.add_metric([name, state], float(c.get(state, 0)))
-            depth.add_metric([name], float(c.get("pending", 0) + c.get("retry", 0)))
+            depth.add_metric([name], float(c.get(DeliveryState.PENDING, 0) + c.get(DeliveryState.RETRY, 0)))
             first: datetime | None = c.get("oldest_waiting")
             oldest.add_metric([name], max(0.0, (now - first).total_seconds()) if first else 0.0)
         yield from (by_state, depth, oldest)

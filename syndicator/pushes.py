@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.app import App
-from syndicator.article import DeliveryState, Post
+from syndicator.article import DeliveryKind, DeliveryState, Post
 from syndicator.config import FeedSettings, WebhookSettings
 from syndicator.errors import FeedError
 from syndicator.events import ArticleNew, emit
@@ -50,7 +50,7 @@ def withdraw(
             can_delete = target is not None and registry.get(target.platform).capabilities.delete
             deletable = d.state != DeliveryState.UNKNOWN and can_delete
             if feed.on_withdraw == "retract" and deletable:
-                manage.queue_followup(app.store, d, kind="delete", post=d.post, now=now)
+                manage.queue_followup(app.store, d, kind=DeliveryKind.DELETE, post=d.post, now=now)
                 summary["deletes_queued"] += 1
             else:
                 summary["left"].append({"target": d.target, "url": d.remote_url, "remote_id": d.remote_id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from syndicator.app import App
+from syndicator.article import DeliveryState as S
 from syndicator.store import reports
 
 
@@ -33,13 +34,13 @@ def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) ->
             "target": name,
             "platform": target.platform,
             "dry_run": target.dry_run,
-            "queued": c.get("pending", 0) + c.get("retry", 0),
-            "sending": c.get("sending", 0),
-            "sent": c.get("sent", 0),
+            "queued": c.get(S.PENDING, 0) + c.get(S.RETRY, 0),
+            "sending": c.get(S.SENDING, 0),
+            "sent": c.get(S.SENT, 0),
             "sent_24h": c.get("sent_24h", 0),
-            "failed": c.get("failed", 0),
-            "unknown": c.get("unknown", 0),
-            "held": c.get("held", 0),
+            "failed": c.get(S.FAILED, 0),
+            "unknown": c.get(S.UNKNOWN, 0),
+            "held": c.get(S.HELD, 0),
             "paused_until": c.get("paused_until"),
             "pause_reason": c.get("pause_reason"),
             "auth_failed": c.get("auth_failed", False),

@@ -14,7 +14,7 @@ from syndicator import events as ev
 from syndicator.alerts.channels import AlertDeliveryError, Channel
 from syndicator.alerts.conditions import Alert, Conditions, StoreSnapshot
 from syndicator.alerts.settings import AlertConfig, load_settings
-from syndicator.article import Identity
+from syndicator.article import DeliveryState, Identity
 from syndicator.errors import PublishError
 from syndicator.logs import get_logger, redactor
 
@@ -127,7 +127,7 @@ class AlertService:
             started=started,
             now=now,
             auth_failed={t: str(c.get("pause_reason") or "") for t, c in counts.items() if c.get("auth_failed")},
-            unknown={t: int(c.get("unknown", 0)) for t, c in counts.items()},
+            unknown={t: int(c.get(DeliveryState.UNKNOWN, 0)) for t, c in counts.items()},
             feeds={f["feed"]: (f["failing_since"], f["error"]) for f in feeds},
         )
 

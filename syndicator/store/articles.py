@@ -18,7 +18,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from syndicator.article import Article, DeliveryState
+from syndicator.article import Article, DeliveryKind, DeliveryState
 from syndicator.sources.clean import clean_text
 from syndicator.store import tables as t
 from syndicator.store.deliveries import insert_delivery
@@ -283,7 +283,7 @@ def _correct(
     fresh = {(n.target, n.recipient): n for n in rerendered if n.error is None}
     latest: dict[tuple[str, str], RowMapping] = {}
     for row in conn.execute(
-        select(d).where(d.c.article_id == article_id, d.c.kind == "post").order_by(d.c.generation)
+        select(d).where(d.c.article_id == article_id, d.c.kind == DeliveryKind.POST).order_by(d.c.generation)
     ).mappings():
         latest[(row["target"], row["recipient"])] = row
     for key, row in latest.items():
@@ -299,7 +299,7 @@ def _correct(
                 continue
             insert_delivery(
                 conn, article_id=article_id, feed=row["feed"], target=row["target"], recipient=row["recipient"],
-                post_json=new.post_json, published_at=row["published_at"], now=now, kind="edit",
+                post_json=new.post_json, published_at=row["published_at"], now=now, kind=DeliveryKind.EDIT,
                 parent_id=row["id"],
             )  # fmt: skip
             out.corrections += 1

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
+from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post, Receipt
 from syndicator.limits import Decision, TargetHistory, WaitKind
@@ -37,7 +38,7 @@ class Delivery:
     target: str
     recipient: str
     generation: int
-    state: str
+    state: S
     priority: int
     post: Post
     published_at: datetime | None
@@ -47,7 +48,7 @@ class Delivery:
     remote_id: str | None
     remote_url: str | None
     receipt: Receipt | None
-    kind: str = "post"  # post | edit | delete
+    kind: K = K.POST
     parent_id: int | None = None
     manual: bool = False  # queued by an editor (resend): the freshness cut-off does not apply
 
@@ -60,7 +61,7 @@ def to_delivery(row: RowMapping) -> Delivery:
         target=row["target"],
         recipient=row["recipient"],
         generation=row["generation"],
-        state=row["state"],
+        state=S(row["state"]),
         priority=row["priority"],
         post=Post.from_json(row["post"]),
         published_at=row["published_at"],
@@ -70,7 +71,7 @@ def to_delivery(row: RowMapping) -> Delivery:
         remote_id=row["remote_id"],
         remote_url=row["remote_url"],
         receipt=Receipt.from_json(row["receipt"]) if row["receipt"] else None,
-        kind=row["kind"],
+        kind=K(row["kind"]),
         parent_id=row["parent_id"],
         manual=bool(row["manual"]),
     )
@@ -87,7 +88,7 @@ def insert_delivery(
     published_at: datetime | None,
     now: datetime,
     not_before: datetime | None = None,
-    kind: str = "post",
+    kind: K = K.POST,
     parent_id: int | None = None,
     priority: int = 0,
     manual: bool = False,
@@ -249,7 +250,7 @@ def _locked_history(
                     d.c.target == target,
                     d.c.sending_at >= since,
                     d.c.state.in_(COUNTED_STATES),
-                    d.c.kind != "delete",  # deletions are not posts: they never use up a quota
+                    d.c.kind != K.DELETE,  # deletions are not posts: they never use up a quota
                 )
                 .order_by(d.c.sending_at.desc())
                 .limit(limit + 1)
@@ -399,7 +400,7 @@ def expire_leases(
         rows = conn.execute(query).mappings().all()
         for row in rows:
             # editing or deleting twice is harmless; posting twice is not
-            retry = row["target"] in auto_retry_targets or row["kind"] != "post"
+            retry = row["target"] in auto_retry_targets or row["kind"] != K.POST
             _close_call(
                 conn, row["id"], now=now, outcome="unknown", error="lease expired during the platform call",
                 state=S.RETRY if retry else S.UNKNOWN, not_before=now, error_class="unknown",
@@ -434,9 +435,9 @@ def apply_to_parent(store: Store, delivery: Delivery, *, now: datetime) -> None:
     if delivery.parent_id is None:
         return
     values: dict[str, object] = {"updated_at": now}
-    if delivery.kind == "edit":
+    if delivery.kind == K.EDIT:
         values["post"] = delivery.post.to_json()
-    elif delivery.kind == "delete":
+    elif delivery.kind == K.DELETE:
         values["state"] = S.RETRACTED
     with store.engine.begin() as conn:
         conn.execute(update(d).where(d.c.id == delivery.parent_id).values(**values))

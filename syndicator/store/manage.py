@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post
 from syndicator.store import tables as t
@@ -45,7 +46,7 @@ def latest_deliveries(store: Store, article_id: int) -> list[Delivery]:
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(d)
-            .where(d.c.article_id == article_id, d.c.kind == "post")
+            .where(d.c.article_id == article_id, d.c.kind == K.POST)
             .order_by(d.c.target, d.c.recipient, d.c.generation.desc())
         ).mappings()
         seen: set[tuple[str, str]] = set()
@@ -136,7 +137,7 @@ def release(store: Store, article_id: int, *, now: datetime) -> int:
         return int(result.rowcount)
 
 
-def queue_followup(store: Store, parent: Delivery, *, kind: str, post: Post, now: datetime) -> int:
+def queue_followup(store: Store, parent: Delivery, *, kind: K, post: Post, now: datetime) -> int:
     """An edit or a delete of a post that was sent: a delivery of its own, so it is governed, retried, recorded."""
     with store.engine.begin() as conn:
         return insert_delivery(
@@ -175,7 +176,7 @@ def sent_posts(store: Store, article_id: int) -> list[Delivery]:
             select(d)
             .where(
                 d.c.article_id == article_id,
-                d.c.kind == "post",
+                d.c.kind == K.POST,
                 d.c.state.in_((S.SENT, S.SENDING, S.UNKNOWN)),
             )
             .order_by(d.c.id)
