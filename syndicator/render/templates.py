@@ -14,6 +14,7 @@ Templates are checked when the configuration is loaded (`parse` raises ValueErro
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,11 +76,15 @@ def _field(name: str, spec: str, conversion: str | None, allowed: frozenset[str]
     return Field(name, styles)
 
 
+_NO_POST_CHARACTERS = re.compile("[\ufffe\ufeff\uffff]")
+
+
 @lru_cache(maxsize=256)
 def parse(source: str) -> Template:
     """Parse and check a post template; raises ValueError with a readable message."""
     flat: list[Part] = []
     for literal, name, spec, conversion in _pieces(source):
+        literal = _NO_POST_CHARACTERS.sub("", literal or "")  # X refuses a post holding one; fields are cleaned
         if literal:
             flat.append(literal)
         if name is not None:

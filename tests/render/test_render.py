@@ -7,9 +7,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from twitter_text import parse_tweet
-
 from syndicator.article import Article, Post
+from syndicator.platforms.twitter.measure import x_parse
 from syndicator.render import render
 from syndicator.render.bidi import LRI, PDI, RLM
 from syndicator.render.text import ELLIPSIS
@@ -36,7 +35,7 @@ def _json_roundtrip(post: Post) -> None:
 def test_x_default_post() -> None:
     post = render(BASE, target("twitter"))
     assert post.text == "A title\n\nhttps://www.nejatngo.org/en/some-story/\n\n#Albania #Human_Rights"
-    assert post.length == parse_tweet(post.text).weightedLength == 7 + 4 + 23 + 22
+    assert post.length == x_parse(post.text).weighted_length == 7 + 4 + 23 + 22
     assert post.limit == 280 and post.parse_mode is None
     assert post.image_url == BASE.image_url
     assert post.link == BASE.url
@@ -46,7 +45,7 @@ def test_x_default_post() -> None:
 def test_x_long_title_is_cut_hashtags_first_url_never() -> None:
     article = replace(BASE, title=" ".join(["word"] * 100))
     post = render(article, target("twitter"))
-    assert post.length <= 280 and parse_tweet(post.text).valid
+    assert post.length <= 280 and x_parse(post.text).valid
     assert post.text.endswith(BASE.url)  # the hashtags went first
     assert post.text.split("\n")[0].endswith("word" + ELLIPSIS)
     assert post.extra["hashtags"] == []
@@ -166,7 +165,7 @@ def test_rtl_post_isolates_url_and_latin() -> None:
     assert post.text == (
         f"گزارش {LRI}BBC{PDI} درباره {LRI}MEK{PDI}\n\n{RLM}{LRI}{BASE.url}{PDI}\n\n{RLM}{LRI}#MEK{PDI}"
     )
-    assert parse_tweet(post.text).valid
+    assert x_parse(post.text).valid
     no_bidi = render(article, target("twitter", bidi=False))
     assert LRI not in no_bidi.text and RLM not in no_bidi.text
 

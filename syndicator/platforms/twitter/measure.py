@@ -1,29 +1,36 @@
-"""Length as X counts it: twitter-text v3 weighted length.
+"""Length and validity as X counts them: twitter-text v3's `parseTweet` (config v3), the official library's loop.
 
-NFC first; every URL X would link counts 23; code points in U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F,
-U+2032–U+2037 weigh 1, all others 2; an emoji sequence weighs 2. Emoji ZWJ and tag sequences are counted by their
-parts (an over-estimate, never an under-estimate).
+NFC first; every URL X would link counts 23; every emoji sequence twemoji-parser finds (ZWJ families, keycaps,
+flags, tag sequences, skin tones) weighs 2 as one; other code points in U+0000–U+10FF, U+2000–U+200D,
+U+2010–U+201F, U+2032–U+2037 weigh 1, all others 2. A text is valid when it is not empty, weighs at most 280 and
+holds none of U+FFFE, U+FEFF, U+FFFF (the directional controls U+202A–U+202E are allowed, as in the official
+data). Offsets, like the library's, are UTF-16 code units.
 """
 
 from __future__ import annotations
 
-import re
+import math
 import unicodedata
+from dataclasses import dataclass
 
-from syndicator.platforms.twitter._emoji import FLAGS, MODIFIER_BASES, PRESENTATION_BASES
+from syndicator.platforms.twitter._emoji import EMOJI_UTF16, utf16_units
 from syndicator.platforms.twitter.xurls import extract_urls
-from syndicator.render.graphemes import RangeSet
 
 X_LIMIT = 280
 X_URL_WEIGHT = 23
-
-_KEYCAP_BASES = frozenset("#*0123456789")
-_VS16 = "\ufe0f"
-_KEYCAP = "\u20e3"
+X_INVALID_CHARACTERS = frozenset("\ufffe\ufeff\uffff")
+_SCALE = 100
 
 
-_PRESENTATION = RangeSet(PRESENTATION_BASES)
-_MODIFIABLE = RangeSet(MODIFIER_BASES)
+@dataclass(frozen=True, slots=True)
+class XParse:
+    """twitter-text's `parseTweet` result (ranges inclusive, in UTF-16 code units of the text as given)."""
+
+    weighted_length: int
+    valid: bool
+    permillage: int
+    valid_range_end: int
+    display_range_end: int
 
 
 def code_point_weight(ch: str) -> int:
@@ -31,47 +38,66 @@ def code_point_weight(ch: str) -> int:
     return 1 if cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F or 0x2032 <= cp <= 0x2037 else 2
 
 
-def _emoji_length(text: str, i: int) -> int:
-    """Code points of the emoji sequence X counts as one at text[i], or 0."""
-    ch = text[i]
-    cp = ord(ch)
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    if 0x1F1E6 <= cp <= 0x1F1FF and nxt and 0x1F1E6 <= ord(nxt) <= 0x1F1FF:
-        region = chr(cp - 0x1F1E6 + 65) + chr(ord(nxt) - 0x1F1E6 + 65)
-        return 2 if region in FLAGS else 0
-    if ch in _KEYCAP_BASES:
-        if nxt == _KEYCAP:
-            return 2
-        if nxt == _VS16 and text[i + 2 : i + 3] == _KEYCAP:
-            return 3
-        return 0
-    if nxt == _VS16 and cp in _PRESENTATION:
-        return 2
-    if nxt and 0x1F3FB <= ord(nxt) <= 0x1F3FF and cp in _MODIFIABLE:
-        return 2
-    if cp in (0xA9, 0xAE):  # (C) and (R) are emoji to twitter-text even without U+FE0F
-        return 1
-    return 0
+def _unit_offsets(text: str) -> list[int]:
+    """UTF-16 offset of every code point of `text` (and of its end)."""
+    offsets = [0] * (len(text) + 1)
+    unit = 0
+    for i, ch in enumerate(text):
+        offsets[i] = unit
+        unit += 2 if ord(ch) > 0xFFFF else 1
+    offsets[len(text)] = unit
+    return offsets
+
+
+def x_parse(text: str) -> XParse:
+    """What X makes of `text`: weighted length (limit 280) and validity."""
+    normalized = unicodedata.normalize("NFC", text)
+    units = utf16_units(normalized)
+    urls: dict[int, int] = {}
+    spans = extract_urls(normalized)
+    if spans:
+        offsets = _unit_offsets(normalized) if len(units) != len(normalized) else None
+        for span in spans:
+            start = offsets[span.start] if offsets else span.start
+            urls[start] = len(utf16_units(span.url))
+    emojis = {m.start(): m.end() - m.start() for m in EMOJI_UTF16.finditer(units)}
+    weighted = 0
+    valid = True
+    valid_display = 0
+    i = 0
+    n = len(units)
+    while i < n:
+        if i in urls:
+            weighted += X_URL_WEIGHT * _SCALE
+            i += urls[i] - 1
+        elif i in emojis:
+            weighted += 2 * _SCALE
+            i += emojis[i] - 1
+        else:
+            if i + 1 < n and "\ud800" <= units[i] <= "\udbff" and "\udc00" <= units[i + 1] <= "\udfff":
+                i += 1
+            weighted += code_point_weight(units[i]) * _SCALE
+        if valid:
+            valid = units[i] not in X_INVALID_CHARACTERS
+        if valid and weighted <= X_LIMIT * _SCALE:
+            valid_display = i
+        i += 1
+    length = weighted // _SCALE
+    text_units = len(utf16_units(text))
+    return XParse(
+        weighted_length=length,
+        valid=valid and 0 < length <= X_LIMIT,
+        permillage=math.floor(length / X_LIMIT * 1000),
+        valid_range_end=valid_display + text_units - n,
+        display_range_end=text_units - 1 if text else 0,
+    )
 
 
 def x_weighted_length(text: str) -> int:
     """The weighted length X gives `text` (limit 280)."""
-    normalized = re.sub(r"\r\n|\r", "\n", unicodedata.normalize("NFC", text))
-    urls = {span.start: span for span in extract_urls(normalized)}
-    total = 0
-    i = 0
-    n = len(normalized)
-    while i < n:
-        url = urls.get(i)
-        if url is not None:
-            total += X_URL_WEIGHT
-            i += max(len(url.url), 1)
-            continue
-        emoji = _emoji_length(normalized, i)
-        if emoji:
-            total += 2
-            i += emoji
-            continue
-        total += code_point_weight(normalized[i])
-        i += 1
-    return total
+    return x_parse(text).weighted_length
+
+
+def x_valid(text: str) -> bool:
+    """Whether X accepts `text` as a post: not empty, at most 280, no invalid characters."""
+    return x_parse(text).valid

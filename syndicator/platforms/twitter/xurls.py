@@ -91,11 +91,27 @@ def extract_urls(text: str) -> list[UrlSpan]:
     return found
 
 
+_LABEL_SEPARATORS = re.compile("[\x2e\u3002\uff0e\uff61]")
+_NON_ASCII = re.compile("[^\x00-\x7e]")
+_MAX_LABEL_LENGTH = 63
+
+
+def _utf16_length(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _punycode_label(label: str) -> str:
+    """punycode.js `toASCII` of one label: each part with a non-ASCII character becomes `xn--…`."""
+    parts = _LABEL_SEPARATORS.split(label)
+    return ".".join("xn--" + p.encode("punycode").decode("ascii") if _NON_ASCII.search(p) else p for p in parts)
+
+
 def _valid_url(url: str, protocol: str, domain: str) -> bool:
-    try:
-        puny = domain.encode("idna").decode("ascii")
-    except (UnicodeError, ValueError):
+    """twitter-text's `isValidUrl` and `idna.toAscii`: every label, punycoded, is 1–63 characters long (no IDNA
+    mapping or BIDI rule: `"…".encode("idna")` refused a domain right after Arabic letters), and the URL fits 4096."""
+    if domain[:4] == "xn--" and not _ASCII_DOMAIN.search(domain):
         return False
-    if not puny:
-        return False
-    return len(protocol) + len(url) + len(puny) - len(domain) <= _MAX_URL_LENGTH
+    for label in domain.split("."):
+        if not 1 <= _utf16_length(_punycode_label(label)) <= _MAX_LABEL_LENGTH:
+            return False
+    return _utf16_length(protocol) + _utf16_length(url) <= _MAX_URL_LENGTH
