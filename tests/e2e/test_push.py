@@ -129,6 +129,7 @@ class Setup:
     x: FakeX
     port: int
     config_file: Path
+    rounds: Rounds
 
     @property
     def base(self) -> str:
@@ -155,6 +156,37 @@ class Setup:
 
     def cli(self, *args: str) -> int:
         return main(["--config", str(self.config_file), *args])
+
+    async def quiet(self, timeout: float = 10.0) -> None:
+        """Wait until nothing more can happen now: every push handler in flight has finished (what it queued is
+        in the outbox), then the delivery loop ran a whole round, begun after that, with no lane running before
+        or after and nothing due to claim. Posts come only from lanes, so what the fakes hold now is final until
+        a later due time (a cancel window, a backoff) or a new call. No wall-clock guess: a positive signal."""
+        await asyncio.wait_for(self.worker.pushes.drain(), timeout)
+        mark = self.rounds.begun
+        self.worker.wake.set()  # the loop runs a round at once instead of at its idle timeout
+        await wait_for(lambda: any(seq >= mark for seq in self.rounds.quiet), timeout)
+
+
+class Rounds:
+    """Counts the delivery loop's rounds (`Dispatcher.start_lanes` calls): `quiet` holds the sequence numbers of
+    the rounds that found no lane running, started none and left none running."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.begun = 0
+        self.quiet: list[int] = []
+        dispatcher = worker.dispatcher
+        start_lanes = dispatcher.start_lanes
+
+        async def counted() -> int:
+            seq, idle_before = self.begun, not dispatcher.lanes
+            self.begun += 1
+            started = await start_lanes()
+            if idle_before and started == 0 and not dispatcher.lanes:
+                self.quiet.append(seq)
+            return started
+
+        dispatcher.start_lanes = counted  # type: ignore[method-assign]
 
 
 CONFIG = """
@@ -244,11 +276,12 @@ async def start(
     app = App(cfg, Store(cfg.store.url))
     app.prepare_publishers()
     worker = Worker(app)
+    rounds = Rounds(worker)  # before `run`: the loop calls the counted start_lanes
     from syndicator.http import serve_http
 
     worker.extra_services.append(serve_http)
     task = asyncio.ensure_future(worker.run(handle_signals=False))
-    setup = Setup(worker, site, tg, fb, x, port, file)
+    setup = Setup(worker, site, tg, fb, x, port, file, rounds)
     # first poll done (recorded as seen) and the listener up
     await wait_for(lambda: _initialized(app))
     await wait_for(lambda: _listening(port))
@@ -301,9 +334,9 @@ async def test_signed_webhook_posts_at_once_and_the_next_poll_adds_nothing(runni
     assert elapsed < 10  # measured properly in bench/; here: it did not wait for the hourly poll
     report = await s.worker.poll(s.worker.app.config.feed("en"))
     assert report.status in ("not_modified", "ok") and report.new == 0
-    await asyncio.sleep(0.2)
+    await s.quiet()
     assert s.posts() == {"telegram": 5, "facebook": 5, "x": 5}
-    await wait_for(lambda: {state for *_, state in states(s.worker.app)} == {"sent"})
+    assert [state for *_, state in states(s.worker.app)] == ["sent"] * 15
 
 
 async def test_bad_webhook_calls_are_refused_and_change_nothing(running: Setup) -> None:
@@ -350,8 +383,9 @@ async def test_bad_webhook_calls_are_refused_and_change_nothing(running: Setup) 
     ]
     assert statuses == [202, 409]
     await wait_for(lambda: s.posts()["telegram"] == 5)
-    await asyncio.sleep(0.3)
+    await s.quiet()
     assert s.posts() == {"telegram": 5, "facebook": 5, "x": 5}  # only the one valid call had an effect
+    assert len(states(s.worker.app)) == 15
 
 
 def x_deletes(s: Setup) -> int:
@@ -386,7 +420,7 @@ async def test_corrections_edit_telegram_and_facebook_not_x(running: Setup) -> N
     assert "(corrected)" in (edited.get("text") or edited.get("caption") or "")
     fb_edit = [r for r in s.fb.calls("POST") if not r.path.endswith(("/feed", "/photos"))]
     assert len(fb_edit) == 1 and "(corrected)" in fb_edit[0].params()["message"]
-    await asyncio.sleep(0.3)
+    await s.quiet()
     assert s.posts() == {"telegram": 5, "facebook": 5, "x": 5}  # never a second post
     await wait_for(
         lambda: (
@@ -440,7 +474,7 @@ async def test_a_401_403_404_that_is_not_wordpress_withdraws_nothing(running: Se
         before = rest_calls()
         assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id}) == 202
         await wait_for(lambda before=before: rest_calls() == before + 1)  # type: ignore[misc]
-    await asyncio.sleep(0.5)
+    await s.quiet()  # every hook's handler has finished: what it would withdraw is queued, and went out
     assert {state for *_, state in states(s.worker.app)} == {"sent"}  # nothing cancelled, nothing deleted
     assert not s.tg.calls("deleteMessage") and not s.fb.calls("DELETE") and x_deletes(s) == 0
     # WordPress's own answer for a post that is no longer public does withdraw it
@@ -481,9 +515,11 @@ async def test_websub_subscribe_verify_notify_renew_and_bad_signature(running: S
         assert forged.status_code == 404
         # a notification with a bad signature is acknowledged and ignored
         s.site.feeds["/en/feed/"] = refresh_dates(fixture("front-page-later.rss"), now=datetime.now(UTC))
+        feed_fetches = len(s.site.requests)
         assert await asyncio.to_thread(hub.publish, callback, form["hub.secret"], b"<rss/>", good=False) == 202
-        await asyncio.sleep(0.5)
+        await s.quiet()
         assert s.posts()["telegram"] == 0
+        assert len(s.site.requests) == feed_fetches  # ignored: not even a poll
         # a good one makes the worker poll at once
         assert await asyncio.to_thread(hub.publish, callback, form["hub.secret"], b"<rss/>") == 202
         await wait_for(lambda: s.posts() == {"telegram": 5, "facebook": 5, "x": 5})
@@ -507,7 +543,7 @@ async def _hold_release_and_withdraw(s: Setup) -> None:
     await asyncio.to_thread(s.hook, {"feed": "en", "url": "https://www.nejatngo.org/en/"})
     app = s.worker.app
     await wait_for(lambda: len(states(app)) == 15)
-    await asyncio.sleep(0.3)
+    await s.quiet()
     assert s.posts() == {"telegram": 0, "facebook": 0, "x": 0}  # inside the window
     ids = [m.decode() for m in re.findall(rb"<guid[^>]*>([^<]+)</guid>", later)]
     # an editor holds one, releases another; a third is unpublished within the window
@@ -519,7 +555,7 @@ async def _hold_release_and_withdraw(s: Setup) -> None:
     assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id, "status": "draft"}) == 202
     await wait_for(lambda: sum(1 for *_, st in states(app) if st == "retracted") == 3)
     assert await asyncio.to_thread(s.cli, "release", ids[1]) == 0  # nothing held: it stays withdrawn
-    await asyncio.sleep(0.3)
+    await s.quiet()
     assert s.posts() == {"telegram": 1, "facebook": 1, "x": 1}
 
 
@@ -534,7 +570,7 @@ async def test_unpublished_then_published_again_is_posted_again(running: Setup) 
     await wait_for(lambda: len(s.tg.calls("deleteMessage")) == 1 and len(s.fb.calls("DELETE")) == 1)
     # a poll that still lists it (a cached feed) does not bring it back by itself
     await s.worker.poll(s.worker.app.config.feed("en"))
-    await asyncio.sleep(0.3)
+    await s.quiet()
     assert s.posts()["telegram"] == 5
     # the editor publishes it again
     assert await asyncio.to_thread(s.hook, {"feed": "en", "post_id": post_id, "status": "publish"}) == 202
