@@ -73,9 +73,11 @@ def _foreign_runs(text: str, rtl: bool, atoms: list[tuple[int, int]]) -> list[tu
             unit_end = i + 1
             strong = _strong(ch)
             kind = unicodedata.bidirectional(ch)
-            number = kind == "EN" or (kind == "AN" and not rtl)
-            if rtl and kind == "AN":
-                strong = native  # Arabic-Indic digits belong to the Arabic text around them
+            # Persian digits (U+06F0–U+06F9) are EN to Unicode, but in RTL text they belong to it like AN digits
+            arabic_digit = kind == "AN" or "\u06f0" <= ch <= "\u06f9"
+            number = (kind == "EN" and not (rtl and arabic_digit)) or (kind == "AN" and not rtl)
+            if rtl and arabic_digit:
+                strong = native  # Arabic-Indic and Persian digits belong to the Arabic-script text around them
         if strong == native or ch == "\n":
             if has_foreign:
                 runs.append((start, last + 1))

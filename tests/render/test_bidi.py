@@ -97,3 +97,11 @@ def test_marks_never_land_inside_urls_hashtags_or_clusters(words: list[str], rtl
         assert out.count(atom) == text.count(atom)
     assert "e" + PDI + "\u0301" not in out and "👍" + PDI not in out
     assert out.count(PDI) == out.count(LRI) + out.count(RLI)
+
+
+def test_persian_digits_stay_with_the_persian_text() -> None:
+    """U+06F0–U+06F9 are EN to Unicode, but belong to the RTL text like Arabic-Indic digits (issue 15)."""
+    assert _iso("گزارش MEK ۳ است", True) == f"گزارش {LRI}MEK{PDI} ۳ است"
+    assert _iso("گزارش Human Rights Watch، ۱۲ مورد", True) == f"گزارش {LRI}Human Rights Watch{PDI}، ۱۲ مورد"
+    assert _iso("گزارش MEK ٣ است", True) == f"گزارش {LRI}MEK{PDI} ٣ است"
+    assert _iso("Report ۳ MEK", False) == "Report ۳ MEK"
