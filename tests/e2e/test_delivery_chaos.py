@@ -209,14 +209,22 @@ async def test_a_slow_call_counts_from_when_it_reached_the_platform(store_url: s
 
 
 # ── (b) failures ─────────────────────────────────────────────────────────────────────────────────────────────
-WEIGHTS = {"5xx": 0.5, "drop": 0.4, "timeout": 0.1}  # a timeout costs the client its whole (0.25 s) timeout
+WEIGHTS = {"5xx": 0.5, "drop": 0.4, "timeout": 0.1}  # a timeout costs the client its whole CLIENT_TIMEOUT
+# The client's timeout (per socket operation; the call deadline is 4 x this) is wall-clock time even though the
+# test's clock is fake, and a timeout on a REAL answer is ambiguous: the fake created the post, so "retry" sends it
+# twice and "hold" leaves a post behind an `unknown` row. It must therefore be far above how long a real call can
+# take on a loaded machine (the fakes answer in < 10 ms, but the clients, the fakes' threads and the event loop
+# share one GIL with the CPU hogs around: at 0.25 s, with a 1 s call deadline, a post was held twice), and an
+# injected timeout (or late answer) must be held beyond it. Each injected timeout costs CLIENT_TIMEOUT of real time.
+CLIENT_TIMEOUT = 1.0
+HELD_TOO_LONG = CLIENT_TIMEOUT + 0.5
 
 
 async def run_chaos(tmp_path: Any, articles: int, on_unknown: str) -> tuple[Fakes, list[Row]]:
     clock = FakeClock(wall_now())
     with started_fakes(clock.seconds) as fakes:
         for seed, fake in enumerate(fakes.platforms().values()):
-            fake.chaos = Chaos(rate=0.3, seed=1000 + seed, weights=WEIGHTS, timeout_delay=0.5)
+            fake.chaos = Chaos(rate=0.3, seed=1000 + seed, weights=WEIGHTS, timeout_delay=HELD_TOO_LONG)
         fakes.site.feeds[FEED] = make_feed(articles, now=clock.now)
         retry = {"backoff": "2s", "max_backoff": "1m", "max_attempts": 30, "on_unknown": on_unknown}
         app = build_app(
@@ -224,7 +232,7 @@ async def run_chaos(tmp_path: Any, articles: int, on_unknown: str) -> tuple[Fake
             f"sqlite:///{tmp_path}/chaos.db",
             clock,
             recipients=["15550000001"],
-            timeout="0.25s",
+            timeout=f"{CLIENT_TIMEOUT:g}s",
             retry=dict.fromkeys(TARGETS, retry),
         )
         try:
@@ -340,7 +348,7 @@ async def test_an_answer_lost_after_the_platform_posted(
             return len(first) == 1
 
         if failure == "late":
-            fake.delay_answer = lambda request: 0.6 if only_the_first(request) else 0.0
+            fake.delay_answer = lambda request: HELD_TOO_LONG if only_the_first(request) else 0.0
         else:
             fake.spoil_answer = lambda request: SPOILED[failure] if only_the_first(request) else None
         fakes.site.feeds[FEED] = make_feed(1, now=clock.now)
@@ -350,7 +358,7 @@ async def test_an_answer_lost_after_the_platform_posted(
             clock,
             targets=[target],
             recipients=["15550000001"],
-            timeout="0.25s",
+            timeout=f"{CLIENT_TIMEOUT:g}s",
             retry={target: {"backoff": "1s", "on_unknown": on_unknown}},
         )
         try:
