@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from syndicator.article import DeliveryState
+
 if TYPE_CHECKING:
     from syndicator.app import App
     from syndicator.config import Config
 
-STATES = ("pending", "sending", "retry", "sent", "failed", "unknown", "held", "retracted")
+STATES = tuple(state.value for state in DeliveryState)
 
 
 def _common(suppress: bool) -> argparse.ArgumentParser:

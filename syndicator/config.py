@@ -197,7 +197,6 @@ class Config:
     log: LogSettings
     feeds: list[FeedSettings]
     targets: dict[str, TargetSettings]
-    extra: Mapping[str, Any] = field(default_factory=dict)  # sections later features validate themselves
     webhook: WebhookSettings | None = None  # None: no [webhook] section, the hook answers 404
     dry_run_all: bool = False  # --dry-run: show what would go out, record nothing as sent
     outbound: OutboundSettings = field(default_factory=OutboundSettings)

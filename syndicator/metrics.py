@@ -66,6 +66,7 @@ from prometheus_client.exposition import choose_encoder
 from syndicator import events as ev
 from syndicator.article import DeliveryState
 from syndicator.logs import get_logger
+from syndicator.platforms import registry
 from syndicator.store.faults import WORDS
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ PREFIX = "syndicator"
 DELAY_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 STATES = tuple(s.value for s in DeliveryState)
-ALERT_CHANNELS = ("telegram", "webhook", "smtp")
+# the `channel` label: the platforms that carry alerts (their spec's `alert_channel`), then webhook and smtp
+ALERT_CHANNELS = (*(spec.name for spec in registry.specs() if spec.alert_channel is not None), "webhook", "smtp")
 
 
 class EventMetrics:

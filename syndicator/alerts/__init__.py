@@ -15,7 +15,8 @@ Alerting never blocks the pipeline: an events subscriber (`syndicator.events`) o
 may be called from worker threads); one task applies them to the condition state, one sends the messages, each
 channel in a thread with a timeout (`asyncio.timeout`, not `wait_for`, which on Python 3.11 can swallow the
 cancellation that stops the worker). A message that cannot be sent is logged as `alert.failed`, never raised.
-Secrets (the bot token, the SMTP password, the webhook URL) go to the log redactor and are never part of a log line.
+Secrets (a channel's token, the SMTP password, the webhook URL) go to the log redactor and are never part of a
+log line.
 
 State lives in memory. It is rebuilt from the store at start: conditions the store shows (an auth pause, deliveries
 in state unknown, a feed failing for long) are *adopted* silently — the previous process already announced them —
@@ -24,8 +25,9 @@ afresh after a restart: they are announced again only if they happen again. The 
 then daily, so a token that still expires soon is announced once more after a restart. Run alerts on one worker
 only when several share a database: each worker alerts on what it sees.
 
-Layout: `settings` (the `[alerts]` table and its secrets), `conditions` (the state machine), `channels` (Telegram
-ops chat, webhook, e-mail), `service` (the loops beside the worker, and `ops_services`).
+Layout: `settings` (the `[alerts]` table and its secrets), `conditions` (the state machine), `channels` (webhook,
+e-mail, and the channels platform packages offer through their spec's `alert_channel`, such as an ops chat),
+`service` (the loops beside the worker, and `ops_services`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from syndicator.alerts.channels import AlertDeliveryError, Channel, SmtpChannel, TelegramChannel, WebhookChannel
+    from syndicator.alerts.channels import AlertDeliveryError, Channel, SmtpChannel, WebhookChannel
     from syndicator.alerts.conditions import Alert, Conditions, StoreSnapshot
     from syndicator.alerts.service import AlertService, ops_services
     from syndicator.alerts.settings import AlertConfig, AlertSettings, load_settings, parse_settings
@@ -45,7 +47,6 @@ _HOMES = {
     "AlertDeliveryError": "channels",
     "Channel": "channels",
     "SmtpChannel": "channels",
-    "TelegramChannel": "channels",
     "WebhookChannel": "channels",
     "Alert": "conditions",
     "Conditions": "conditions",
@@ -82,7 +83,6 @@ __all__ = [
     "Conditions",
     "SmtpChannel",
     "StoreSnapshot",
-    "TelegramChannel",
     "WebhookChannel",
     "load_settings",
     "ops_services",

@@ -1,4 +1,5 @@
-"""Where alert messages go: the Telegram ops chat, a webhook, e-mail. Each channel is one small class with a
+"""Where alert messages go: the channels platform packages offer (a spec's `alert_channel`, e.g. a platform's ops
+chat), a webhook, e-mail. Each channel is one small class with a
 blocking `send(alert)` (run in a thread by the service, under a timeout) that delivers or raises
 `AlertDeliveryError` with a message safe to log (never a URL carrying a token)."""
 
@@ -17,9 +18,6 @@ from syndicator.alerts.conditions import Alert
 if TYPE_CHECKING:
     from syndicator.alerts.settings import AlertConfig
 
-TELEGRAM_API = "https://api.telegram.org"
-
-
 class AlertDeliveryError(Exception):
     """A channel could not deliver an alert. The message is safe to log."""
 
@@ -32,34 +30,9 @@ class Channel(Protocol):
         """Blocking: deliver the alert or raise."""
 
 
-def _describe(exc: BaseException, where: str) -> str:
-    # a requests exception's text repeats the URL (Telegram's carries the token): name the failure, not the URL
+def describe_failure(exc: BaseException, where: str) -> str:
+    # a requests exception's text repeats the URL (which may carry a token): name the failure, not the URL
     return f"{exc.__class__.__name__} ({where})"
-
-
-class TelegramChannel:
-    name = "telegram"
-
-    def __init__(self, api_base: str, token: str, chat: str, timeout: float) -> None:
-        self.api_base = api_base.rstrip("/")
-        self._token = token
-        self.chat = chat
-        self.timeout = timeout
-
-    def send(self, alert: Alert) -> None:
-        url = f"{self.api_base}/bot{self._token}/sendMessage"
-        payload = {"chat_id": self.chat, "text": alert.message()[:4096], "disable_web_page_preview": True}
-        try:
-            resp = requests.post(url, json=payload, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise AlertDeliveryError(_describe(exc, f"Telegram Bot API at {urlsplit(self.api_base).netloc}")) from None
-        try:
-            body = resp.json()
-        except ValueError:
-            body = {}
-        if resp.status_code != 200 or not (isinstance(body, dict) and body.get("ok")):
-            detail = body.get("description") if isinstance(body, dict) else None
-            raise AlertDeliveryError(f"Telegram answered {resp.status_code}: {detail or 'no description'}")
 
 
 class WebhookChannel:
@@ -74,7 +47,7 @@ class WebhookChannel:
         try:
             resp = requests.post(self._url, json=alert.document(), timeout=self.timeout)
         except requests.RequestException as exc:
-            raise AlertDeliveryError(_describe(exc, f"webhook at {host}")) from None
+            raise AlertDeliveryError(describe_failure(exc, f"webhook at {host}")) from None
         if not 200 <= resp.status_code < 300:
             raise AlertDeliveryError(f"webhook at {host} answered {resp.status_code}")
 
@@ -130,13 +103,18 @@ class SmtpChannel:
 
 
 def channels_for(config: AlertConfig) -> list[Channel]:
-    """The channels the settings configure, in a fixed order: telegram, webhook, smtp."""
+    """The channels the settings configure, in a fixed order: the platforms' (registry order), webhook, smtp."""
+    from syndicator.platforms import registry
+
     s = config.settings
     timeout = s.timeout.total_seconds()
     out: list[Channel] = []
-    if s.telegram_chat:
-        api = s.telegram_api_base or TELEGRAM_API
-        out.append(TelegramChannel(api, config.telegram_token, s.telegram_chat, timeout))
+    for spec in registry.specs():
+        if spec.alert_channel is None or spec.name not in s.platforms:
+            continue
+        channel = spec.alert_channel.channel_class().configure(s.platforms[spec.name], config.secrets, timeout)
+        if channel is not None:
+            out.append(channel)
     if config.webhook_url:
         out.append(WebhookChannel(config.webhook_url, timeout))
     if s.smtp_host:

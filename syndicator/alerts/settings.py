@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from syndicator.errors import ConfigError
@@ -18,15 +18,16 @@ from syndicator.schema import build
 if TYPE_CHECKING:
     from syndicator.alerts.channels import Channel
     from syndicator.config import Config
+    from syndicator.platforms.spec import PlatformSpec
 
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """The `[alerts]` table. Every channel is optional; with none, alerts are only log lines."""
+    """The `[alerts]` table. Every channel is optional; with none, alerts are only log lines.
 
-    telegram_chat: str = ""  # @channel or numeric chat id the alert bot writes to
-    telegram_token_env: str = ""  # environment variable holding the alert bot's token
-    telegram_api_base: str = ""  # default https://api.telegram.org (a local Bot API server, a proxy, a test double)
+    The keys of a platform that can carry alerts (its spec's `alert_channel`) are named `<platform>_...`; they are
+    read as that platform's settings (`platforms[name]`) and are attributes of this object too."""
+
     webhook_url: str = ""  # POSTed a JSON document per alert
     webhook_url_env: str = ""  # or: the environment variable holding the URL (when the URL carries a secret)
     smtp_host: str = ""
@@ -40,10 +41,19 @@ class AlertSettings:
     timeout: timedelta = timedelta(seconds=10)  # per message and channel
     feed_failing_after: timedelta = timedelta(minutes=30)
     token_expiry_days: int = 7  # 0: no token expiry alerts
+    # platform name → its alert settings (a spec's `alert_channel.settings`); filled by `parse_settings`
+    platforms: Mapping[str, Any] = field(default_factory=dict, metadata={"internal": True})
 
     @property
     def recipients(self) -> list[str]:
         return [self.smtp_to] if isinstance(self.smtp_to, str) else list(self.smtp_to)
+
+    def __getattr__(self, name: str) -> Any:
+        # a platform's key (`<platform>_...`), read from its settings
+        for settings in self.__dict__.get("platforms", {}).values():
+            if name in {f.name for f in fields(settings)}:
+                return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -51,10 +61,17 @@ class AlertConfig:
     """Validated settings plus the secrets resolved from the environment (never in a repr)."""
 
     settings: AlertSettings
-    telegram_token: str = field(default="", repr=False)
     webhook_url: str = field(default="", repr=False)
     smtp_user: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
+    # the platforms' alert secrets: `<platform>_..._env` key without `_env` → value ("" when the key is unset)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        secrets = self.__dict__.get("secrets", {})
+        if name in secrets:
+            return secrets[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def channels(self) -> list[Channel]:
         from syndicator.alerts.channels import channels_for
@@ -62,23 +79,62 @@ class AlertConfig:
         return channels_for(self)
 
 
+def _alert_specs() -> list[PlatformSpec]:
+    """The platforms that can carry alerts; each one's keys must carry its prefix (a programming error if not)."""
+    from syndicator.platforms import registry
+
+    found = []
+    for spec in registry.specs():
+        if spec.alert_channel is None:
+            continue
+        prefix = f"{spec.name}_"
+        for key in _keys(spec):
+            if not key.startswith(prefix):
+                raise RuntimeError(f"{spec.name}: [alerts] key {key!r} does not start with {prefix!r}")
+        found.append(spec)
+    return found
+
+
+def _keys(spec: PlatformSpec) -> set[str]:
+    assert spec.alert_channel is not None
+    return {f.name for f in fields(spec.alert_channel.settings)}
+
+
 def parse_settings(raw: object, *, source: str) -> AlertSettings:
     """Build and check the `[alerts]` table (config loading calls this). Every mistake is a ConfigError naming the
     key; the secrets the table names are read later, by `load_settings`."""
-    s = build(AlertSettings, raw, source=source, where="alerts")  # type: ignore[arg-type]
+    specs = _alert_specs()
+    own: object = raw
+    parts: dict[str, dict[str, Any]] = {}
+    if isinstance(raw, Mapping):
+        owned = {spec.name: _keys(spec) for spec in specs}
+        accepted = {f.name for f in fields(AlertSettings) if f.init and not f.metadata.get("internal")}
+        accepted = accepted.union(*owned.values())
+        for key in raw:
+            if key not in accepted:
+                known = ", ".join(sorted(accepted))
+                raise ConfigError(f"unknown key (known keys: {known})", source=source, key=f"alerts.{key}")
+        own = {k: v for k, v in raw.items() if not any(k in keys for keys in owned.values())}
+        parts = {name: {k: v for k, v in raw.items() if k in keys} for name, keys in owned.items()}
 
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(message, source=source, key=f"alerts.{key}")
 
-    if bool(s.telegram_chat) != bool(s.telegram_token_env):
-        missing = "telegram_token_env" if s.telegram_chat else "telegram_chat"
-        raise fail(missing, "telegram alerts need both telegram_chat and telegram_token_env")
-    if s.telegram_api_base and not s.telegram_chat:
-        raise fail("telegram_api_base", "set telegram_chat and telegram_token_env too, or remove this key")
-    for key in ("telegram_api_base", "webhook_url"):
-        value = getattr(s, key)
-        if value and not re.match(r"^https?://[^/\s]+", value):
-            raise fail(key, "must be an http(s) URL")
+    platforms: dict[str, Any] = {}
+    for spec in specs:
+        assert spec.alert_channel is not None
+        table = parts.get(spec.name, {})
+        platforms[spec.name] = build(spec.alert_channel.settings, table, source=source, where="alerts")
+    s = build(AlertSettings, own, source=source, where="alerts")  # type: ignore[arg-type]
+    for spec in specs:
+        assert spec.alert_channel is not None
+        if spec.alert_channel.validate is not None:
+            try:
+                spec.alert_channel.validate(platforms[spec.name])
+            except ConfigError as exc:
+                raise fail(exc.key or "", exc.reason) from None
+    if s.webhook_url and not re.match(r"^https?://[^/\s]+", s.webhook_url):
+        raise fail("webhook_url", "must be an http(s) URL")
     if s.webhook_url and s.webhook_url_env:
         raise fail("webhook_url_env", "set webhook_url or webhook_url_env, not both")
     smtp_keys = ("smtp_from", "smtp_to", "smtp_user_env", "smtp_password_env")
@@ -103,7 +159,7 @@ def parse_settings(raw: object, *, source: str) -> AlertSettings:
         raise fail("token_expiry_days", "must be 0 (off) or more")
     if s.timeout <= timedelta(0):
         raise fail("timeout", "must be positive")
-    return s
+    return replace(s, platforms=platforms)
 
 
 def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> AlertConfig | None:
@@ -118,21 +174,27 @@ def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> A
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(message, source=source, key=f"alerts.{key}")
 
-    def secret(key: str, holds: str) -> str:
-        var = getattr(s, key)
+    def secret(table: object, key: str, holds: str) -> str:
+        var = getattr(table, key)
         value = env.get(var, "") if var else ""
         if var and not value:
             raise fail(key, f"environment variable {var} is not set (it holds {holds})")
         return value
 
-    token = secret("telegram_token_env", "the alert bot's token")
-    password = secret("smtp_password_env", "the SMTP password")
-    user = secret("smtp_user_env", "the SMTP user name")
-    webhook = s.webhook_url or secret("webhook_url_env", "the alert webhook URL")
+    secrets: dict[str, str] = {}
+    for spec in _alert_specs():
+        assert spec.alert_channel is not None
+        table = s.platforms.get(spec.name) or spec.alert_channel.settings()
+        for key in sorted(k for k in _keys(spec) if k.endswith("_env")):
+            holds = spec.alert_channel.secrets.get(key, f"the {spec.title} alert secret")
+            secrets[key.removesuffix("_env")] = secret(table, key, holds)
+    password = secret(s, "smtp_password_env", "the SMTP password")
+    user = secret(s, "smtp_user_env", "the SMTP user name")
+    webhook = s.webhook_url or secret(s, "webhook_url_env", "the alert webhook URL")
     if webhook and not re.match(r"^https?://[^/\s]+", webhook):
         raise fail("webhook_url_env", f"{s.webhook_url_env} must hold an http(s) URL")
-    redactor.add([token, password, webhook])
+    redactor.add([*secrets.values(), password, webhook])
     if webhook:  # a webhook URL's path is often its secret (Slack, Discord, ...): never log it, even in pieces
         parts = urlsplit(webhook)
         redactor.add([parts.path + ("?" + parts.query if parts.query else "")] if len(parts.path) > 8 else [])
-    return AlertConfig(s, telegram_token=token, webhook_url=webhook, smtp_user=user, smtp_password=password)
+    return AlertConfig(s, webhook_url=webhook, smtp_user=user, smtp_password=password, secrets=secrets)

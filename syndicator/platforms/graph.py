@@ -49,6 +49,9 @@ from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Tr
 from syndicator.platforms.delivery_doubt import status_maybe_sent
 from syndicator.platforms.http import REDACTOR, protect_loggers
 
+# Meta's Graph API host, shared by its publishers (the host is the API's, whatever platform names it carries)
+GRAPH_URL = "https://graph.facebook.com"
+
 DEFAULT_THROTTLE_WAIT = timedelta(minutes=15)
 POLICY_BLOCK_WAIT = timedelta(days=1)
 THROUGHPUT_WAIT = timedelta(seconds=1)

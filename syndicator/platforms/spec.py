@@ -51,6 +51,29 @@ class SecretPattern:
 
 
 @dataclass(frozen=True)
+class AlertChannelSpec:
+    """The platform as a channel for ops alerts (`syndicator.alerts`).
+
+    Its `[alerts]` keys are the fields of `settings`, a frozen dataclass (built by syndicator.schema) whose every
+    field is named `<platform>_...` and has a default: `alerts.settings` routes the table's keys to it by that
+    prefix. `secrets` names its `*_env` keys (variable → what it holds, for the error when it is unset); their
+    values reach the channel as `secrets["<key without _env>"]`. `validate(settings)` raises ConfigError with the
+    key as written in `[alerts]`. `channel` is a class ("package.module:Class", imported only when the alert
+    service starts) with `configure(settings, secrets, timeout) -> channel | None` (None: not configured); the
+    channel's `name` is the platform's name, the `channel` label of the alert metrics and log events.
+    """
+
+    channel: str
+    settings: type[Any]
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    validate: Callable[[Any], None] | None = None
+
+    def channel_class(self) -> Any:
+        module_name, _, class_name = self.channel.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     name: str  # the `platform = "..."` value; a stable interface
     title: str  # how the docs and `--help` name what it posts to ("a ... Page")
@@ -74,6 +97,7 @@ class PlatformSpec:
     # fan-out hook: settings → the recipients a delivery is made for (capabilities.fan_out)
     recipients: Callable[[Any], list[str]] | None = None
     order: int = 100  # where it is listed (docs, `--help`, error messages); then by name
+    alert_channel: AlertChannelSpec | None = None  # the platform can carry ops alerts (`[alerts]` keys)
 
     def publisher_class(self) -> type[Publisher]:
         """The publisher class; this is where the client library is imported."""

@@ -43,6 +43,7 @@ from syndicator.platforms.delivery_doubt import answer_lost
 from syndicator.platforms.facebook.settings import FacebookSettings
 from syndicator.platforms.graph import (
     DUPLICATE,
+    GRAPH_URL,
     GraphFailure,
     Usage,
     install_log_redaction,
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-GRAPH_URL = "https://graph.facebook.com"
 POST_URL = "https://www.facebook.com/{}"
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement")
 EXPIRY_WARNING = timedelta(days=7)

@@ -10,7 +10,8 @@ import re
 from datetime import timedelta
 
 from syndicator.limits import Quota
-from syndicator.platforms.spec import Capabilities, PlatformSpec, SecretPattern
+from syndicator.platforms.spec import AlertChannelSpec, Capabilities, PlatformSpec, SecretPattern
+from syndicator.platforms.telegram.alert_settings import SECRETS, TelegramAlertSettings, validate_alert_settings
 from syndicator.platforms.telegram.measure import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegram_length
 from syndicator.platforms.telegram.render import DEFAULT_TEMPLATE, render_telegram
 from syndicator.platforms.telegram.settings import TelegramSettings
@@ -33,6 +34,12 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(edit=True, delete=True, media=True),
     publisher="syndicator.platforms.telegram.publisher:TelegramPublisher",
     loggers=("telegram",),
+    alert_channel=AlertChannelSpec(
+        channel="syndicator.platforms.telegram.alert:TelegramChannel",
+        settings=TelegramAlertSettings,
+        secrets=SECRETS,
+        validate=validate_alert_settings,
+    ),
     secret_patterns=(
         # a bot token: /bot<id>:<secret> in Bot API URLs, any length; anywhere else the real shape (id:35 characters)
         SecretPattern(re.compile(r"(?<=/bot)\d{1,20}:[A-Za-z0-9_-]+"), MARK, ("/bot",)),

@@ -26,6 +26,7 @@ from syndicator.errors import ConfigError, Permanent, PublishError, Transient
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.delivery_doubt import answer_lost
 from syndicator.platforms.graph import (
+    GRAPH_URL,
     GraphFailure,
     Usage,
     install_log_redaction,
@@ -39,7 +40,6 @@ from syndicator.platforms.whatsapp.settings import WhatsAppSettings
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
-GRAPH_URL = "https://graph.facebook.com"
 SHARE_URL = "https://wa.me/?text="
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _PHONE_ID = re.compile(r"^\d+$")
