@@ -42,6 +42,16 @@ def _no_real_network() -> Iterator[None]:
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    """Each test starts with the logging it found: `syndicator.cli.main` installs a root handler on the test's
+    captured stderr, which is closed once that test ends; left in place, the next test's log lines would go there."""
+    from tests.e2e.helpers import preserved_logging
+
+    with preserved_logging():
+        yield
+
+
 # ── stores: every store test runs on SQLite and on the local PostgreSQL ─────────────────────────────────────
 PG_ADMIN_URL = os.environ.get("SYNDICATOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -689,8 +689,10 @@ def preserved_logging() -> Iterator[None]:
             if handler not in root.handlers:
                 root.addHandler(handler)
         root.setLevel(level)
-        for name, lvl in levels.items():
-            logging.getLogger(name).setLevel(lvl)
+        for name, lg in list(logging.root.manager.loggerDict.items()):
+            # loggers created inside the block go back to NOTSET: a level left at DEBUG leaks into later tests
+            if isinstance(lg, logging.Logger):
+                lg.setLevel(levels.get(name, logging.NOTSET))
 
 
 # ── `syndicator run` as a real process ───────────────────────────────────────────────────────────────────────
