@@ -1,79 +1,84 @@
-"""The emoji twitter-text v3 counts as one (weight 2): twemoji-parser 11.0.2's regular expression, the one the
-official library (twitter-text 3.1.0) uses, copied unchanged. twemoji-parser is Copyright Twitter Inc., MIT licence
-(https://github.com/twitter/twemoji-parser/blob/master/LICENSE.md); the file it comes from is generated from
-Unicode's emoji data.
+"""The emoji twitter-text v3 counts as one (weight 2), as the official library (twitter-text 3.1.0, through
+twemoji-parser 11.0.2) finds them: a matcher built once, at import, from the `emoji` package's data
+(`emoji.EMOJI_DATA`, Unicode's emoji-test.txt), cut down to what that library knows (Emoji 11.0) and bent to its
+quirks.
 
-It is a JavaScript expression without the `u` flag, so it matches UTF-16 code units (surrogate pairs): apply it to
+It is compiled for UTF-16 code units, as the library's JavaScript expression (no `u` flag) matches: apply it to
 `utf16_units(text)`, a str in which every astral code point is written as its two surrogates. It covers ZWJ
 sequences (families, professions), keycaps, flags, tag sequences (England), skin tones — and, like the library,
-a lone U+FE0F. `©`, `®` and `™` without U+FE0F are not in it: X weighs them 1.
+a lone U+FE0F. What it takes from twemoji-parser 11.0.2, besides the data:
+
+- only fully-qualified sequences (and components), not minimally qualified or unqualified ones, except keycaps
+  without U+FE0F (`#⃣`);
+- a character with an emoji variation sequence matches with U+FE0F or alone, but not before U+FE0E; modifier
+  bases among them (`☝`) also with U+FE0F before the skin tone; `©`, `®`, `™` and `♟` only with U+FE0F (alone X
+  weighs them as text), and `♾` only alone (U+FE0F after it is a character of its own);
+- emoji-presentation characters had variation sequences in Unicode 12 only if they were encoded before Unicode 6.0
+  (the list below; `emoji` marks the ones added later too);
+- twemoji's extras: `⛷` with a skin tone, `🕴` with a gender like `🕵`, `🤵` with a gender (Emoji 13.0), and
+  `👁‍🗨` without U+FE0F.
+
+Checked against the expression it replaces (twemoji-parser's, run as JavaScript does): the same weighted length for
+every key of `emoji.EMOJI_DATA` (alone, doubled, and with U+FE0F, U+FE0E, ZWJ, a skin tone or U+20E3 after it) and
+for random strings of them. It matches a few lone characters the library also matched (single regional indicators,
+U+E50A); they weigh 2 either way.
 """
 
 import re
+from functools import reduce
 
-_TWEMOJI_UTF16 = (
-    r"(?:\ud83d[\udc68\udc69])(?:\ud83c[\udffb-\udfff])?\u200d(?:\u2695\ufe0f|\u2696\ufe0f|\u2708\ufe0f|\ud83c[\udf3e"
-    r"\udf73\udf93\udfa4\udfa8\udfeb\udfed]|\ud83d[\udcbb\udcbc\udd27\udd2c\ude80\ude92]|\ud83e[\uddb0-\uddb3])|(?:"
-    r"\ud83c[\udfcb\udfcc]|\ud83d[\udd74\udd75]|\u26f9)((?:\ud83c[\udffb-\udfff]|\ufe0f)\u200d[\u2640\u2642]"
-    r"\ufe0f)|(?:\ud83c[\udfc3\udfc4\udfca]|\ud83d[\udc6e\udc71\udc73\udc77\udc81\udc82\udc86\udc87\ude45-\ude47\ude4b"
-    r"\ude4d\ude4e\udea3\udeb4-\udeb6]|\ud83e[\udd26\udd35\udd37-\udd39\udd3d\udd3e\uddb8\uddb9\uddd6-\udddd])(?:"
-    r"\ud83c[\udffb-\udfff])?\u200d[\u2640\u2642]\ufe0f|(?:\ud83d\udc68\u200d\u2764\ufe0f\u200d\ud83d\udc8b\u200d"
-    r"\ud83d\udc68|\ud83d\udc68\u200d\ud83d\udc68\u200d\ud83d\udc66\u200d\ud83d\udc66|\ud83d\udc68\u200d\ud83d\udc68"
-    r"\u200d\ud83d\udc67\u200d\ud83d[\udc66\udc67]|\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc66\u200d\ud83d\udc66|"
-    r"\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d[\udc66\udc67]|\ud83d\udc69\u200d\u2764\ufe0f\u200d"
-    r"\ud83d\udc8b\u200d\ud83d[\udc68\udc69]|\ud83d\udc69\u200d\ud83d\udc69\u200d\ud83d\udc66\u200d\ud83d\udc66|\ud83d"
-    r"\udc69\u200d\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d[\udc66\udc67]|\ud83d\udc68\u200d\u2764\ufe0f\u200d\ud83d"
-    r"\udc68|\ud83d\udc68\u200d\ud83d\udc66\u200d\ud83d\udc66|\ud83d\udc68\u200d\ud83d\udc67\u200d\ud83d[\udc66"
-    r"\udc67]|\ud83d\udc68\u200d\ud83d\udc68\u200d\ud83d[\udc66\udc67]|\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d["
-    r"\udc66\udc67]|\ud83d\udc69\u200d\u2764\ufe0f\u200d\ud83d[\udc68\udc69]|\ud83d\udc69\u200d\ud83d\udc66\u200d"
-    r"\ud83d\udc66|\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d[\udc66\udc67]|\ud83d\udc69\u200d\ud83d\udc69\u200d"
-    r"\ud83d[\udc66\udc67]|\ud83c\udff3\ufe0f\u200d\ud83c\udf08|\ud83c\udff4\u200d\u2620\ufe0f|\ud83d\udc41\u200d"
-    r"\ud83d\udde8|\ud83d\udc68\u200d\ud83d[\udc66\udc67]|\ud83d\udc69\u200d\ud83d[\udc66\udc67]|\ud83d\udc6f\u200d"
-    r"\u2640\ufe0f|\ud83d\udc6f\u200d\u2642\ufe0f|\ud83e\udd3c\u200d\u2640\ufe0f|\ud83e\udd3c\u200d\u2642\ufe0f|\ud83e"
-    r"\uddde\u200d\u2640\ufe0f|\ud83e\uddde\u200d\u2642\ufe0f|\ud83e\udddf\u200d\u2640\ufe0f|\ud83e\udddf\u200d\u2642"
-    r"\ufe0f)|[#*0-9]\ufe0f?\u20e3|(?:[©®\u2122\u265f]\ufe0f)|(?:\ud83c[\udc04\udd70\udd71\udd7e\udd7f\ude02\ude1a"
-    r"\ude2f\ude37\udf21\udf24-\udf2c\udf36\udf7d\udf96\udf97\udf99-\udf9b\udf9e\udf9f\udfcd\udfce\udfd4-\udfdf\udff3"
-    r"\udff5\udff7]|\ud83d[\udc3f\udc41\udcfd\udd49\udd4a\udd6f\udd70\udd73\udd76-\udd79\udd87\udd8a-\udd8d\udda5"
-    r"\udda8\uddb1\uddb2\uddbc\uddc2-\uddc4\uddd1-\uddd3\udddc-\uddde\udde1\udde3\udde8\uddef\uddf3\uddfa\udecb\udecd-"
-    r"\udecf\udee0-\udee5\udee9\udef0\udef3]|[\u203c\u2049\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u23cf"
-    r"\u23ed-\u23ef\u23f1\u23f2\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u2604\u260e\u2611\u2614"
-    r"\u2615\u2618\u2620\u2622\u2623\u2626\u262a\u262e\u262f\u2638-\u263a\u2640\u2642\u2648-\u2653\u2660\u2663\u2665"
-    r"\u2666\u2668\u267b\u267f\u2692-\u2697\u2699\u269b\u269c\u26a0\u26a1\u26aa\u26ab\u26b0\u26b1\u26bd\u26be\u26c4"
-    r"\u26c5\u26c8\u26cf\u26d1\u26d3\u26d4\u26e9\u26ea\u26f0-\u26f5\u26f8\u26fa\u26fd\u2702\u2708\u2709\u270f\u2712"
-    r"\u2714\u2716\u271d\u2721\u2733\u2734\u2744\u2747\u2757\u2763\u2764\u27a1\u2934\u2935\u2b05-\u2b07\u2b1b\u2b1c"
-    r"\u2b50\u2b55\u3030\u303d\u3297\u3299])(?:\ufe0f|(?!\ufe0e))|(?:(?:\ud83c[\udfcb\udfcc]|\ud83d[\udd74\udd75"
-    r"\udd90]|[\u261d\u26f7\u26f9\u270c\u270d])(?:\ufe0f|(?!\ufe0e))|(?:\ud83c[\udf85\udfc2-\udfc4\udfc7\udfca]|"
-    r"\ud83d[\udc42\udc43\udc46-\udc50\udc66-\udc69\udc6e\udc70-\udc78\udc7c\udc81-\udc83\udc85-\udc87\udcaa\udd7a"
-    r"\udd95\udd96\ude45-\ude47\ude4b-\ude4f\udea3\udeb4-\udeb6\udec0\udecc]|\ud83e[\udd18-\udd1c\udd1e\udd1f\udd26"
-    r"\udd30-\udd39\udd3d\udd3e\uddb5\uddb6\uddb8\uddb9\uddd1-\udddd]|[\u270a\u270b]))(?:\ud83c[\udffb-\udfff])?|(?:"
-    r"\ud83c\udff4\udb40\udc67\udb40\udc62\udb40\udc65\udb40\udc6e\udb40\udc67\udb40\udc7f|\ud83c\udff4\udb40\udc67"
-    r"\udb40\udc62\udb40\udc73\udb40\udc63\udb40\udc74\udb40\udc7f|\ud83c\udff4\udb40\udc67\udb40\udc62\udb40\udc77"
-    r"\udb40\udc6c\udb40\udc73\udb40\udc7f|\ud83c\udde6\ud83c[\udde8-\uddec\uddee\uddf1\uddf2\uddf4\uddf6-\uddfa\uddfc"
-    r"\uddfd\uddff]|\ud83c\udde7\ud83c[\udde6\udde7\udde9-\uddef\uddf1-\uddf4\uddf6-\uddf9\uddfb\uddfc\uddfe\uddff]|"
-    r"\ud83c\udde8\ud83c[\udde6\udde8\udde9\uddeb-\uddee\uddf0-\uddf5\uddf7\uddfa-\uddff]|\ud83c\udde9\ud83c[\uddea"
-    r"\uddec\uddef\uddf0\uddf2\uddf4\uddff]|\ud83c\uddea\ud83c[\udde6\udde8\uddea\uddec\udded\uddf7-\uddfa]|\ud83c"
-    r"\uddeb\ud83c[\uddee-\uddf0\uddf2\uddf4\uddf7]|\ud83c\uddec\ud83c[\udde6\udde7\udde9-\uddee\uddf1-\uddf3\uddf5-"
-    r"\uddfa\uddfc\uddfe]|\ud83c\udded\ud83c[\uddf0\uddf2\uddf3\uddf7\uddf9\uddfa]|\ud83c\uddee\ud83c[\udde8-\uddea"
-    r"\uddf1-\uddf4\uddf6-\uddf9]|\ud83c\uddef\ud83c[\uddea\uddf2\uddf4\uddf5]|\ud83c\uddf0\ud83c[\uddea\uddec-\uddee"
-    r"\uddf2\uddf3\uddf5\uddf7\uddfc\uddfe\uddff]|\ud83c\uddf1\ud83c[\udde6-\udde8\uddee\uddf0\uddf7-\uddfb\uddfe]|"
-    r"\ud83c\uddf2\ud83c[\udde6\udde8-\udded\uddf0-\uddff]|\ud83c\uddf3\ud83c[\udde6\udde8\uddea-\uddec\uddee\uddf1"
-    r"\uddf4\uddf5\uddf7\uddfa\uddff]|\ud83c\uddf4\ud83c\uddf2|\ud83c\uddf5\ud83c[\udde6\uddea-\udded\uddf0-\uddf3"
-    r"\uddf7-\uddf9\uddfc\uddfe]|\ud83c\uddf6\ud83c\udde6|\ud83c\uddf7\ud83c[\uddea\uddf4\uddf8\uddfa\uddfc]|\ud83c"
-    r"\uddf8\ud83c[\udde6-\uddea\uddec-\uddf4\uddf7-\uddf9\uddfb\uddfd-\uddff]|\ud83c\uddf9\ud83c[\udde6\udde8\udde9"
-    r"\uddeb-\udded\uddef-\uddf4\uddf7\uddf9\uddfb\uddfc\uddff]|\ud83c\uddfa\ud83c[\udde6\uddec\uddf2\uddf3\uddf8"
-    r"\uddfe\uddff]|\ud83c\uddfb\ud83c[\udde6\udde8\uddea\uddec\uddee\uddf3\uddfa]|\ud83c\uddfc\ud83c[\uddeb\uddf8]|"
-    r"\ud83c\uddfd\ud83c\uddf0|\ud83c\uddfe\ud83c[\uddea\uddf9]|\ud83c\uddff\ud83c[\udde6\uddf2\uddfc]|\ud83c[\udccf"
-    r"\udd8e\udd91-\udd9a\udde6-\uddff\ude01\ude32-\ude36\ude38-\ude3a\ude50\ude51\udf00-\udf20\udf2d-\udf35\udf37-"
-    r"\udf7c\udf7e-\udf84\udf86-\udf93\udfa0-\udfc1\udfc5\udfc6\udfc8\udfc9\udfcf-\udfd3\udfe0-\udff0\udff4\udff8-"
-    r"\udfff]|\ud83d[\udc00-\udc3e\udc40\udc44\udc45\udc51-\udc65\udc6a-\udc6d\udc6f\udc79-\udc7b\udc7d-\udc80\udc84"
-    r"\udc88-\udca9\udcab-\udcfc\udcff-\udd3d\udd4b-\udd4e\udd50-\udd67\udda4\uddfb-\ude44\ude48-\ude4a\ude80-\udea2"
-    r"\udea4-\udeb3\udeb7-\udebf\udec1-\udec5\uded0-\uded2\udeeb\udeec\udef4-\udef9]|\ud83e[\udd10-\udd17\udd1d\udd20-"
-    r"\udd25\udd27-\udd2f\udd3a\udd3c\udd40-\udd45\udd47-\udd70\udd73-\udd76\udd7a\udd7c-\udda2\uddb4\uddb7\uddc0-"
-    r"\uddc2\uddd0\uddde-\uddff]|[\u23e9-\u23ec\u23f0\u23f3\u267e\u26ce\u2705\u2728\u274c\u274e\u2753-\u2755\u2795-"
-    r"\u2797\u27b0\u27bf\ue50a])|\ufe0f"
+import emoji
+
+_EMOJI_VERSION = 11.0  # twemoji-parser 11.0.2 / twitter-text 3.1.0
+_FULLY_QUALIFIED = (emoji.STATUS["fully_qualified"], emoji.STATUS["component"])
+_UNQUALIFIED = emoji.STATUS["unqualified"]
+_VS16 = "\ufe0f"
+_VS15 = "\ufe0e"
+_ZWJ = "\u200d"
+_KEYCAP = "\u20e3"
+_SKIN_TONES = tuple(chr(cp) for cp in range(0x1F3FB, 0x1F400))
+# Emoji-presentation characters with an emoji variation sequence in Unicode 12 (emoji-variation-sequences.txt).
+_EMOJI_PRESENTATION_VS = frozenset(
+    "\u231a\u231b\u25fd\u25fe\u2614\u2615\u2648\u2649\u264a\u264b\u264c\u264d\u264e\u264f\u2650\u2651\u2652\u2653"
+    "\u267f\u2693\u26a1\u26aa\u26ab\u26bd\u26be\u26c4\u26c5\u26d4\u26ea\u26f2\u26f3\u26f5\u26fa\u26fd\u2757\u2b1b"
+    "\u2b1c\u2b50\u2b55\U0001f004\U0001f21a\U0001f22f"
 )
+_VS16_REQUIRED = frozenset("\u00a9\u00ae\u2122\u265f")  # ©, ®, ™, ♟: not matched without U+FE0F
+_NO_VS = frozenset("\u267e")  # ♾: matched alone only
+_EXTRA_MODIFIER_BASES = frozenset("\u26f7")  # ⛷: twemoji has it with skin tones
+_EARLY_BASES = ("\U0001f935",)  # 🤵 with a gender: Emoji 13.0, drawn by twemoji already
+_RENAMED = {"\U0001f441\ufe0f\u200d\U0001f5e8\ufe0f": "\U0001f441\u200d\U0001f5e8"}  # 👁‍🗨 without U+FE0F
+_NOT_FE0E = "\x00"  # in a sequence below: "not followed by U+FE0E" (zero width)
 
-EMOJI_UTF16 = re.compile(_TWEMOJI_UTF16)
+
+def _fq() -> set[str]:
+    return {seq for seq, meta in emoji.EMOJI_DATA.items() if meta["status"] == emoji.STATUS["fully_qualified"]}
+
+
+def _sequences() -> set[str]:
+    """Every sequence the library matches, in code points; `_NOT_FE0E` marks a lookahead."""
+    data = {seq: meta for seq, meta in emoji.EMOJI_DATA.items() if meta["E"] <= _EMOJI_VERSION}
+    seqs = {seq for seq, meta in data.items() if meta["status"] in _FULLY_QUALIFIED}
+    seqs |= {seq for seq, meta in data.items() if meta["status"] == _UNQUALIFIED and seq.endswith(_KEYCAP)}
+    variation = {
+        seq
+        for seq, meta in data.items()
+        if len(seq) == 1
+        and meta.get("variant")
+        and (meta["status"] == _UNQUALIFIED or seq in _EMOJI_PRESENTATION_VS)
+        and seq not in _VS16_REQUIRED
+    }
+    seqs -= variation
+    for base in variation:
+        seqs |= {base + _VS16, base + _NOT_FE0E}
+        if base + _SKIN_TONES[0] in seqs or base in _EXTRA_MODIFIER_BASES:
+            seqs |= {base + tone for tone in _SKIN_TONES} | {base + _VS16 + tone for tone in _SKIN_TONES}
+    seqs -= {base + _VS16 for base in _NO_VS}
+    seqs |= {seq for seq in emoji.EMOJI_DATA if seq.startswith(_EARLY_BASES) and _ZWJ in seq and seq in _fq()}
+    seqs = {_RENAMED.get(seq, seq) for seq in seqs}
+    seqs |= {"\U0001f574" + seq[1:] for seq in seqs if seq.startswith("\U0001f575") and _ZWJ in seq}  # 🕴 like 🕵
+    seqs.add(_VS16)
+    return seqs
 
 
 def utf16_units(text: str) -> str:
@@ -90,3 +95,34 @@ def utf16_units(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _pattern(node: _Trie) -> str:
+    """A regular expression for the trie under `node` that takes the longest sequence it can."""
+    ends = "" in node
+    lookahead = _NOT_FE0E in node
+    branches = [
+        re.escape(unit) + _pattern(child) for unit, child in sorted(node.items()) if unit not in ("", _NOT_FE0E)
+    ]
+    if lookahead and not ends:
+        branches.append(f"(?!{_VS15})")
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 and len(branches[0]) <= 1 else f"(?:{'|'.join(branches)})"
+    if lookahead and len(branches) == 1 and branches[0].startswith("(?!"):
+        return body
+    return f"{body}?" if ends else body
+
+
+def _compile() -> re.Pattern[str]:
+    trie: _Trie = {}
+    for seq in _sequences():
+        node = reduce(lambda n, unit: n.setdefault(unit, {}), utf16_units(seq.removesuffix(_NOT_FE0E)), trie)
+        node.setdefault(_NOT_FE0E if seq.endswith(_NOT_FE0E) else "", {})
+    return re.compile(_pattern(trie))
+
+
+EMOJI_UTF16 = _compile()
