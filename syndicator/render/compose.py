@@ -1,14 +1,14 @@
 """Fill a template and make the result fit: the part of rendering every platform shares.
 
-A post is assembled from field values (rich text) → bidi isolation → the platform's serialiser → NFC → the
-platform's measure. When it is too long, fields are shortened in the configured order (summary first, title last
-by default; lists such as hashtags lose items from the end), each by a binary search over the places where it
-may be cut, and every candidate is measured as the platform would measure the final text. The URL is never cut.
+A post is assembled from field values (rich text) → bidi isolation → NFC of each styled run → the platform's
+serialiser → the platform's measure (never NFC after serialising: it would merge a combining mark into the markup
+before it). When it is too long, fields are shortened in the configured order (summary first, title last by
+default; lists such as hashtags lose items from the end), each by a binary search over the places where it may be
+cut, and every candidate is measured as the platform would measure the final text. The URL is never cut.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -150,7 +150,7 @@ class Composer:
         doc = assemble(self.template, values, self.link)
         if self.isolate:
             doc = bidi.isolate(doc, self.rtl)
-        text = unicodedata.normalize("NFC", self.serialize(doc)).strip()
+        text = self.serialize(rt.normalize(doc)).strip()
         used = {name: value for name, value in values.items() if name in self.template.fields}
         return Composed(text, self.measure(text), used)
 
@@ -193,10 +193,10 @@ def last_resort(title: str, serialize: Serializer, measure: Measure, limit: int)
     """When no template fits (an absurdly long URL): the title's first graphemes, hard cut, never empty."""
     clusters = graphemes(title.strip())
     low, high = 0, len(clusters)
-    best = unicodedata.normalize("NFC", serialize((Span(ELLIPSIS),)))
+    best = serialize((Span(ELLIPSIS),))
     while low < high:
         middle = (low + high + 1) // 2
-        text = unicodedata.normalize("NFC", serialize((Span("".join(clusters[:middle]).strip() + ELLIPSIS),)))
+        text = serialize(rt.normalize((Span("".join(clusters[:middle]).strip() + ELLIPSIS),)))
         if measure(text) <= limit:
             low, best = middle, text
         else:

@@ -6,6 +6,7 @@ marker characters, plain text), so markup is balanced by construction and escapi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -52,6 +53,15 @@ def merge(spans: Iterable[Span]) -> Rich:
     if len(texts) > 1:
         out[-1] = replace(out[-1], text="".join(texts))
     return tuple(out)
+
+
+def normalize(rich: Iterable[Span]) -> Rich:
+    """NFC within each run of one style (neighbours of one style are joined first), never across a change of style:
+    serialisers put markup there, and NFC after serialising would compose a combining mark that follows a tag with
+    the tag's `>` (`<b>` + U+0338 → `<b≯`). Atoms are never re-written."""
+    return tuple(
+        span if span.atom else replace(span, text=unicodedata.normalize("NFC", span.text)) for span in merge(rich)
+    )
 
 
 def with_style(rich: Rich, marks: frozenset[str], href: str | None) -> Rich:

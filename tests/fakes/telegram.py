@@ -33,8 +33,9 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
 )
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*)?)\s*(/?)>")
-_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)?)\s*(/?)>")
+# as tdlib reads them: the `;` is optional, a named one is a run of letters, a numeric one below U+10FFFF
+_ENTITY = re.compile(r"&(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]+);?")
 
 
 class EntityError(ValueError):
@@ -53,8 +54,10 @@ def parse_html(text: str) -> str:
             match = _TAG.match(text, i)
             if match is None:
                 raise EntityError(f"Unclosed start tag at byte offset {offset}")
-            closing, name, attrs, _ = match.groups()
+            closing, name, attrs, self_closing = match.groups()
             name = name.lower()
+            if self_closing:  # tdlib reads the name up to a space or `>`: "b/" is no tag it knows
+                raise EntityError(f'Unsupported start tag "{name}/" at byte offset {offset}')
             if name not in ALLOWED_TAGS:
                 kind = "end" if closing else "start"
                 raise EntityError(f'Unsupported {kind} tag "{name}" at byte offset {offset}')
@@ -75,8 +78,9 @@ def parse_html(text: str) -> str:
             continue
         if char == "&":
             match = _ENTITY.match(text, i)
-            if match is not None and (match.group(1).startswith("#") or match.group(1) in NAMED_ENTITIES):
-                out.append(html.unescape(match.group(0)))
+            decoded = _entity(match.group(1)) if match is not None else None
+            if match is not None and decoded is not None:
+                out.append(decoded)
                 i = match.end()
                 continue
         out.append(char)
@@ -84,6 +88,18 @@ def parse_html(text: str) -> str:
     if stack:
         raise EntityError(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
     return "".join(out)
+
+
+def _entity(name: str) -> str | None:
+    """The character an entity stands for, or None where Telegram keeps the `&` as text."""
+    if name in NAMED_ENTITIES:
+        return html.unescape(f"&{name};")
+    if not name.startswith("#"):
+        return None
+    code = int(name[2:], 16) if name[1] == "x" else int(name[1:])
+    if not 0 < code < 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code)  # not html.unescape: it maps &#150; to "–" as browsers do, Telegram to U+0096
 
 
 def utf16_len(text: str) -> int:
