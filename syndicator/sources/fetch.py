@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
 import urllib3.exceptions
 
 from syndicator.errors import FeedError
-from syndicator.outbound import USER_AGENT, OutboundError, OutboundGuard, host_of
+from syndicator.outbound import USER_AGENT, OutboundError, OutboundGuard, host_of, shown
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch"]
 
@@ -255,14 +255,8 @@ def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: 
     return b"".join(chunks)
 
 
-def _shown(url: str) -> str:
-    """A URL fit for messages and logs: no user:password@, no query (private feeds carry tokens there)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
+# A URL fit for messages and logs: no user:password@, no query (private feeds carry tokens there).
+_shown = shown
 
 
 def _why(exc: BaseException) -> str:
