@@ -27,11 +27,11 @@ from syndicator.platforms.http import redact as http_redact
 from syndicator.redaction import EXCEPTION_CAP, FIELD_CAP, KEY_CAP, MARK, TEXT_CAP, Redactor, redactor
 from tests.e2e.helpers import preserved_logging
 
-# made-up values with the real shapes; registered as known secrets, as the configuration's would be
-BOT_TOKEN = "7391846205:AAF-sEcReT_bot-token-value-Qz19xYw8vU"
-PAGE_TOKEN = "EAAGsecretpagetokenvalue0123456789abcdefghijklmnop"
-OAUTH_SECRET = "kT9vLmW2qR-oauth-token-secret-Zx81"
-DB_PASSWORD = "pg-Pa55word-9f8e7d"
+# obviously fake values with the real shapes (so the shape patterns match too); registered as known secrets, as the configuration's would be
+BOT_TOKEN = "1234567890:TEST-not-a-real-bot-token-000000000"
+PAGE_TOKEN = "EAATESTnotarealpagetoken000000000000000000000000"
+OAUTH_SECRET = "TEST-not-real-oauth-token-secret-0000"
+DB_PASSWORD = "TEST-not-real-db-password-0000"
 SECRETS = (BOT_TOKEN, PAGE_TOKEN, OAUTH_SECRET, DB_PASSWORD)
 redactor.add(SECRETS)
 
