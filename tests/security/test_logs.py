@@ -27,7 +27,7 @@ from syndicator.platforms.http import redact as http_redact
 from syndicator.redaction import EXCEPTION_CAP, FIELD_CAP, KEY_CAP, MARK, TEXT_CAP, Redactor, redactor
 from tests.e2e.helpers import preserved_logging
 
-# obviously fake values with the real shapes (so the shape patterns match too); registered as known secrets, as the configuration's would be
+# obviously fake values in the real shapes (so the shape patterns match them too), registered as known secrets
 BOT_TOKEN = "1234567890:TEST-not-a-real-bot-token-000000000"
 PAGE_TOKEN = "EAATESTnotarealpagetoken000000000000000000000000"
 OAUTH_SECRET = "TEST-not-real-oauth-token-secret-0000"
@@ -67,7 +67,7 @@ CREDENTIALS = [
     ('{"access_token": "EAAC-xyz", "token_type": "bearer"}', "EAAC-xyz"),
     ("hub.mode=subscribe&hub.secret=websub-shared-secret", "websub-shared-secret"),
     ("POST https://api.telegram.org/bot123456:SHORT-test-token/sendMessage", "SHORT-test-token"),
-    ("the token 110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw was revoked", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+    ("the token 110201543:TEST-not-a-real-bot-token-00000000 was revoked", "TEST-not-a-real-bot-token-00000000"),
     ("postgresql://syndicator:hunter2pw@db.internal:5432/s", "hunter2pw"),
     ("redis://:only-a-password@cache:6379/0", "only-a-password"),
     ("X-Api-Key: 0123456789abcdef0123", "0123456789abcdef0123"),
@@ -261,7 +261,7 @@ def test_many_large_fields_degrade_to_a_line_that_fits(jsonl: Capture) -> None:
 
 def test_a_secret_cut_by_the_cap_leaves_no_fragment() -> None:
     own = Redactor()
-    secret = "Zq8-secret-value-that-is-long-9X"
+    secret = "TEST-not-real-secret-value-long-0"
     own.add([secret])
     for offset in range(0, 120, 7):
         text = "a" * (FIELD_CAP * 4 + 256 + len(secret) - offset) + secret + "b" * 10_000
