@@ -64,6 +64,9 @@ class AlertService:
             clock=app.clock,
         )
         self.next_check: datetime | None = None  # None: at start
+        # progress counters: let a caller (the tests) wait for ticks and deliveries instead of for time
+        self.store_views = 0
+        self.unsent = 0
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -93,6 +96,7 @@ class AlertService:
                     log.error("alert.error", error=repr(exc)[:300])
                     continue
                 for alert in alerts:
+                    self.unsent += 1
                     outbox.put_nowait(alert)
         finally:
             undo()
@@ -109,7 +113,10 @@ class AlertService:
             return self.conditions.on_event(event, received)
         if kind == "store":
             snap, adopt = payload
-            return self.conditions.on_store(snap, adopt=adopt)
+            try:
+                return self.conditions.on_store(snap, adopt=adopt)
+            finally:
+                self.store_views += 1
         target, result, now = payload
         return self.conditions.on_check(target, result, now)
 
@@ -177,7 +184,10 @@ class AlertService:
     async def _send_loop(self, outbox: asyncio.Queue[Alert]) -> None:
         while True:
             alert = await outbox.get()
-            await asyncio.gather(*(self._deliver(channel, alert) for channel in self.channels))
+            try:
+                await asyncio.gather(*(self._deliver(channel, alert) for channel in self.channels))
+            finally:
+                self.unsent -= 1
 
     async def _deliver(self, channel: Channel, alert: Alert) -> None:
         try:

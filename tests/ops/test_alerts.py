@@ -3,7 +3,6 @@ webhook sink, SMTP on loopback with aiosmtpd) and recovers once. Time moves on a
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -180,6 +179,7 @@ class Ops:
     mail: MailSink
     smtp_port: int
     clock: Clock = field(default_factory=Clock)
+    service: AlertService = field(init=False)
 
     def __post_init__(self) -> None:
         self.site.publish(1, self.clock.now - timedelta(hours=2))
@@ -206,6 +206,7 @@ class Ops:
         settings = load_settings(app.config, ENV)
         assert settings is not None
         service = AlertService(app, settings, tick=0.02)
+        self.service = service
         return running_worker(app, [lambda _worker: service.run()], http=False, first_polls=first_polls)
 
     async def new_story(self, run: Running) -> None:
@@ -235,8 +236,11 @@ class Ops:
             assert subject.startswith(f"[syndicator] {'ALERT' if state == 'firing' else 'RESOLVED'}: ")
 
     async def quiet(self) -> None:
-        """A few ticks of the alert service: long enough for a duplicate to show up if there were one."""
-        await asyncio.sleep(0.15)
+        """Three more store views applied by the alert service (and what they raised sent): a duplicate would have
+        shown up by then. Counted in ticks, not seconds, so a slow machine waits longer instead of failing."""
+        seen = self.service.store_views
+        await wait_until(lambda: self.service.store_views >= seen + 3, what="three alert-service ticks")
+        await wait_until(lambda: self.service.unsent == 0, what="the alert outbox to drain")
 
 
 @pytest.fixture
