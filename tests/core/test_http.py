@@ -15,11 +15,13 @@ import pytest
 
 from syndicator.cli import main
 from syndicator.web import HttpRequest, HttpResponse, Route, build_app, start
+from syndicator.web.app import InFlightGuard
 from syndicator.web.server import GuardedProtocol
 from tests.e2e.helpers import preserved_logging
 
 Seen = list[HttpRequest]
 RELEASE: list[asyncio.Event] = []  # the running server's: set, it lets the /stuck requests finish
+GUARD: list[InFlightGuard] = []  # the running server's in-flight guard: tests wait on its count, not on time
 
 
 async def _serve(max_in_flight: int = 100, max_body: int = 1024) -> AsyncIterator[tuple[int, Seen]]:
@@ -43,12 +45,22 @@ async def _serve(max_in_flight: int = 100, max_body: int = 1024) -> AsyncIterato
         Route("GET", "/stuck", stuck, max_body=0),
         Route("GET", "/healthz", healthz, max_body=0, limited=False),
     ]
-    srv = await start(build_app(routes, max_in_flight=max_in_flight), "127.0.0.1", 0)
+    app = build_app(routes, max_in_flight=max_in_flight)
+    assert isinstance(app, InFlightGuard)
+    GUARD[:] = [app]
+    srv = await start(app, "127.0.0.1", 0)
     try:
         yield srv.port, seen
     finally:
         release.set()
         await srv.close()
+
+
+async def wait_for_in_flight(count: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while GUARD[0].in_flight != count:
+        assert time.monotonic() < deadline, f"in flight: {GUARD[0].in_flight}, expected {count}"
+        await asyncio.sleep(0.005)
 
 
 @pytest.fixture
@@ -205,7 +217,7 @@ async def test_beyond_the_in_flight_cap_the_answer_is_503_at_once_but_healthz_is
         held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
         for _, w in held:
             w.write(get("/stuck"))  # both slots taken by requests that do not finish
-        await asyncio.sleep(0.1)
+        await wait_for_in_flight(2)
         started = time.monotonic()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(post("Content-Length: 2", body=b"ok"))
@@ -215,7 +227,7 @@ async def test_beyond_the_in_flight_cap_the_answer_is_503_at_once_but_healthz_is
         assert time.monotonic() - started < 1 and seen == []
         assert await exchange(port, get("/healthz")) == (200, b'{"status": "ok"}')  # exempt
         RELEASE[0].set()  # the slots freed are slots usable again
-        await asyncio.sleep(0.1)
+        await wait_for_in_flight(0)
         held[0][1].close()
         assert await exchange(port, post("Content-Length: 2", body=b"ok")) == (200, b"ok")
         held[1][1].close()
