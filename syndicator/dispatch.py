@@ -48,7 +48,7 @@ from syndicator.events import (
 from syndicator.health import report_store_failure
 from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
-from syndicator.platforms.base import Publisher
+from syndicator.platforms.base import Publisher, with_delivery_key
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
 from syndicator.store.faults import store_fault
@@ -381,7 +381,7 @@ class Dispatcher:
 
     async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
         if d.kind == DeliveryKind.POST:
-            return await publisher.publish(d.post)
+            return await publisher.publish(with_delivery_key(d.post, d.id))
         if d.parent_id is None:
             raise Permanent(f"{d.kind} without the post it applies to")
         parent, state = await asyncio.to_thread(outbox.parent_receipt, self.app.store, d.parent_id)

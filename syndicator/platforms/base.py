@@ -4,11 +4,16 @@ A publisher takes a rendered `Post` and returns a `Receipt`, or raises exactly o
 (see `syndicator.errors`). Each platform package maps its library's exceptions and the platform's status codes onto
 that closed set in one function. Publishers never touch the database and never sleep for rate limits: they report
 what the platform said (`Receipt.rate`, `RetryLater.retry_at`) and the governor decides.
+
+A post reaches `publish` with its delivery's id in `Post.extra[DELIVERY_KEY]` (`with_delivery_key`): the same on
+every retry and every resend of that delivery, different for any other. A platform that deduplicates by a client
+key (Mastodon's `Idempotency-Key`) sends it, so a resend after a lost answer returns the first post, not a second.
 """
 
 from __future__ import annotations
 
 import abc
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from syndicator.article import Identity, Post, Receipt
@@ -17,6 +22,18 @@ from syndicator.errors import Permanent
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
     from syndicator.outbound import OutboundGuard
+
+DELIVERY_KEY = "delivery_key"
+
+
+def with_delivery_key(post: Post, delivery_id: int) -> Post:
+    """`post` as `publish` gets it: carrying its delivery's id (see the module's docstring)."""
+    return replace(post, extra={**post.extra, DELIVERY_KEY: str(delivery_id)})
+
+
+def delivery_key(post: Post) -> str:
+    """The delivery id `publish` got with `post`; empty outside a delivery (a preview, a test)."""
+    return str(post.extra.get(DELIVERY_KEY) or "")
 
 
 class Publisher(abc.ABC):
