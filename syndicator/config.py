@@ -82,6 +82,7 @@ class FeedSettings:
     hold_for: timedelta = timedelta(0)  # cancel window between detection and posting
     on_withdraw: Literal["alert", "retract"] = "alert"  # an unpublished article: delete its posts, or tell a human
     wordpress: str = ""  # the WordPress site's base URL, for the REST API (webhook by post id, withdrawals)
+    opt_out: list[str] = field(default_factory=lambda: ["no-social"])  # tags/categories never posted
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -219,11 +220,13 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    secrets: bool = True,
 ) -> Config:
     """Load and validate the configuration.
 
     Which file: `path`, else $SYNDICATOR_CONFIG, else config/syndicator.toml if it exists, else the embedded
     defaults (bundled sample feed, dry-run targets). With `dry_run`, every target is dry-run and needs no secret.
+    With `secrets=False` (read-only commands: status, history, preview) a missing secret is no error.
     """
     env = os.environ if environ is None else environ
     chosen = path or env.get("SYNDICATOR_CONFIG")
@@ -238,7 +241,7 @@ def load(
         data_dir = resources.files("syndicator") / "data"
         text = (data_dir / "default.toml").read_text(encoding="utf-8")
         source, base_dir = EMBEDDED, Path(str(data_dir))
-    return parse(text, source=source, base_dir=base_dir, environ=env, dry_run=dry_run)
+    return parse(text, source=source, base_dir=base_dir, environ=env, dry_run=dry_run, secrets=secrets)
 
 
 def parse(
@@ -248,8 +251,10 @@ def parse(
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    secrets: bool = True,
 ) -> Config:
     env = os.environ if environ is None else environ
+    missing: list[tuple[str, str, str]] = []  # (variable, what it holds, key): every secret not set, at once
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -272,7 +277,7 @@ def parse(
     if not isinstance(targets_raw, dict):
         raise ConfigError("expected a table of targets", source=source, key="targets")
     targets = {
-        name: _target(name, table, source=source, environ=env, dry_run=dry_run, base=base)
+        name: _target(name, table, source=source, environ=env, dry_run=dry_run, base=base, missing=missing)
         for name, table in targets_raw.items()
     }
 
@@ -299,18 +304,20 @@ def parse(
         webhook = build(WebhookSettings, raw["webhook"], source=source, where="webhook")
         secret = env.get(webhook.secret_env, "")
         if not secret:
-            raise ConfigError(
-                f"environment variable {webhook.secret_env} is not set (it holds the webhook's shared secret)",
-                source=source,
-                key="webhook.secret_env",
-            )
-        if len(secret) < 16:
+            missing.append((webhook.secret_env, "the webhook's shared secret", "webhook.secret_env"))
+        elif len(secret) < 16 and secrets:
             raise ConfigError(
                 f"the secret in {webhook.secret_env} is too short (use at least 16 random characters)",
                 source=source,
                 key="webhook.secret_env",
             )
         webhook = replace(webhook, secret=secret)
+    if missing and secrets:
+        if len(missing) == 1:
+            var, holds, key = missing[0]
+            raise ConfigError(f"environment variable {var} is not set (it holds {holds})", source=source, key=key)
+        listed = "; ".join(f"{var} ({key})" for var, _, key in missing)
+        raise ConfigError(f"{len(missing)} environment variables are not set: {listed}", source=source)
     alerts = parse_settings(raw["alerts"], source=source) if "alerts" in raw else None
     outbound = _outbound(raw.get("outbound", {}), source=source)
     sections = (store, http, log, feeds, targets)
@@ -330,7 +337,14 @@ def _outbound(table: Any, *, source: str) -> OutboundSettings:
 
 
 def _target(
-    name: str, table: Any, *, source: str, environ: Mapping[str, str], dry_run: bool, base: Path
+    name: str,
+    table: Any,
+    *,
+    source: str,
+    environ: Mapping[str, str],
+    dry_run: bool,
+    base: Path,
+    missing: list[tuple[str, str, str]],
 ) -> TargetSettings:
     where = f"targets.{name}"
     if not _NAME.match(name):
@@ -357,11 +371,7 @@ def _target(
     for secret, var in secret_env_names(settings).items():
         value = environ.get(var, "")
         if not value and not is_dry and secret not in spec.optional_secrets:
-            raise ConfigError(
-                f"environment variable {var} is not set (it holds this target's {secret})",
-                source=source,
-                key=f"{where}.{secret}_env",
-            )
+            missing.append((var, f"this target's {secret}", f"{where}.{secret}_env"))
         if value:
             secret_values[secret] = value
     if common.api_base and not re.match(r"^https?://", common.api_base):
