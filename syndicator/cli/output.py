@@ -69,8 +69,7 @@ def confirm(question: str, *, yes: bool, what: str) -> bool:
         return True
     if not stdin_is_terminal():
         raise ConfigError(f"{what} needs a confirmation: not a terminal, so nothing was done; add --yes to go ahead")
-    try:
-        answer = input(f"{question} [y/N] ")
-    except EOFError:
-        answer = ""
+    # on stderr, so that stdout stays the command's output (a JSON document, say)
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")

@@ -86,15 +86,20 @@ def _history_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="NAME")
     p.add_argument("--state", choices=STATES)
     p.add_argument("--feed", metavar="NAME")
-    p.add_argument("--article", metavar="ARTICLE", help="article id or URL")
+    p.add_argument("--article", metavar="ARTICLE", help="a12, d345 (its article), a URL or a guid")
     p.add_argument("--limit", type=positive, default=200, help="at most this many deliveries (default 200)")
 
 
 @command(
     "history",
     summary="deliveries with state, attempts, remote URL, error",
-    description="Deliveries, newest first: their state, attempts, the post's URL or the error.",
-    examples=("syndicator history --since 2h", "syndicator history --state failed --target x"),
+    description="Deliveries, newest first: their state, attempts, the post's URL or the error. DELIVERY ids\n"
+    "(d345) and ARTICLE ids (a12) are what resend, retract, hold and release take.",
+    examples=(
+        "syndicator history --since 2h",
+        "syndicator history --state failed --target x",
+        "syndicator history --article a12 --json",
+    ),
     configure=_history_options,
     secrets=False,
 )
@@ -102,8 +107,7 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator.app import App
     from syndicator.errors import ConfigError
     from syndicator.schema import parse_duration
-    from syndicator.sources.urls import url_key
-    from syndicator.store import manage, reports
+    from syndicator.store import reports
 
     try:
         since = parse_duration(args.since)
@@ -113,8 +117,9 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
     app = App.open(cfg)
     article_ids = None
     if args.article:
-        found = manage.find_articles(app.store, args.article, url_key(args.article) if "://" in args.article else None)
-        article_ids = [r["id"] for r in found]
+        from syndicator.actions import select_articles
+
+        article_ids = [r["id"] for r in select_articles(app, args.article).rows]
     rows = reports.history(
         app.store,
         since=start,
@@ -125,24 +130,24 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
         limit=args.limit,
     )
     if args.json:
-        emit_json({"deliveries": rows})
+        emit_json({"deliveries": [{"ref": f"d{r['id']}", "article_ref": f"a{r['article_id']}", **r} for r in rows]})
         return 0
     out = [
         [
-            str(r["id"]),
+            f"d{r['id']}",
+            f"a{r['article_id']}",
             when(r["updated_at"]),
             r["target"] + (f"→{r['recipient']}" if r["recipient"] else ""),
             r["state"],
             str(r["attempts"]),
-            str(r["article_id"]),
             cut(r["title"], 40),
             r["remote_url"]
             or r["remote_id"]
-            or (cut(f"{r['error_class']}: {r['last_error']}", 60) if r["error_class"] else r["wait_reason"] or ""),
+            or (cut(f"{r['error_class']}: {r['last_error']}", 60) if r["error_class"] else cut(r["wait_reason"], 60)),
         ]
         for r in rows
     ]
-    table(out, ["ID", "UPDATED (UTC)", "TARGET", "STATE", "TRIES", "ARTICLE", "TITLE", "RESULT"])
+    table(out, ["DELIVERY", "ARTICLE", "UPDATED (UTC)", "TARGET", "STATE", "TRIES", "TITLE", "RESULT"])
     return 0
 
 

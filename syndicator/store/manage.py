@@ -60,10 +60,12 @@ def latest_deliveries(store: Store, article_id: int) -> list[Delivery]:
 
 
 def requeue(store: Store, delivery_id: int, *, now: datetime, post: Post | None = None) -> bool:
-    """failed/unknown/held → pending, due now. Returns False if the delivery was not in such a state."""
+    """failed/unknown/held → pending, due now, with a fresh count of attempts (an editor's resend gets the
+    target's full retries again). Returns False if the delivery was not in such a state."""
     d = t.deliveries
     values: dict[str, Any] = {
         "state": S.PENDING,
+        "attempts": 0,
         "not_before": now,
         "updated_at": now,
         "error_class": None,

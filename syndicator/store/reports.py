@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import RowMapping
 
 from syndicator.article import DeliveryState as S
 from syndicator.store import tables as t
@@ -154,6 +155,19 @@ def history(
         query = query.where(d.c.article_id.in_(article_ids))
     with store.engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def article_rows(store: Store, ids: list[int]) -> list[RowMapping]:
+    a = t.articles
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(a).where(a.c.id.in_(ids)).order_by(a.c.id)).mappings())
+
+
+def delivery_by_id(store: Store, delivery_id: int) -> Delivery | None:
+    d = t.deliveries
+    with store.engine.connect() as conn:
+        row = conn.execute(select(d).where(d.c.id == delivery_id)).mappings().first()
+    return to_delivery(row) if row else None
 
 
 def due_posts(store: Store, *, now: datetime, targets: list[str], limit: int = 500) -> list[Delivery]:

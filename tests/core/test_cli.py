@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,11 +64,14 @@ def test_resend_and_retract_rules(cfg: str, capsys: pytest.CaptureFixture[str]) 
     history = run_json(capsys, "--config", cfg, "history", "--json", "--target", "x")
     assert isinstance(history, dict)
     url = history["deliveries"][0]["url"]
-    assert main(["--config", cfg, "resend", url, "--target", "x"]) == 0
-    assert "sent; use --force" in capsys.readouterr().out
-    assert main(["--config", cfg, "resend", url, "--target", "x", "--force"]) == 0
+    assert main(["--config", cfg, "resend", url, "--target", "x"]) == 0  # nothing to do: no confirmation needed
+    out = capsys.readouterr().out
+    assert "sent; use --force" in out and "Nothing to do." in out
+    assert main(["--config", cfg, "resend", url, "--target", "x", "--force"]) == 2  # not a terminal, no --yes
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["--config", cfg, "resend", url, "--target", "x", "--force", "--yes"]) == 0
     assert "queued (forced)" in capsys.readouterr().out
-    assert main(["--config", cfg, "retract", url, "--target", "telegram"]) == 0
+    assert main(["--config", cfg, "retract", url, "--target", "telegram", "--yes"]) == 0
     assert "retracted" in capsys.readouterr().out
 
 
@@ -103,14 +107,16 @@ def test_retract_cancels_held_and_every_generation(cfg: str, capsys: pytest.Capt
     history = run_json(capsys, "--config", cfg, "history", "--json", "--target", "telegram")
     assert isinstance(history, dict)
     url = history["deliveries"][0]["url"]
-    assert main(["--config", cfg, "resend", url, "--target", "telegram", "--force"]) == 0
+    assert main(["--config", cfg, "resend", url, "--target", "telegram", "--force", "--yes"]) == 0
     assert main(["--config", cfg, "hold", url]) == 0
     capsys.readouterr()
-    assert main(["--config", cfg, "retract", url]) == 0
+    assert main(["--config", cfg, "retract", url, "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "1 unsent deliveries" in out and out.count("deleted") == 4  # the four sent posts of the first poll
-    assert main(["--config", cfg, "release", url]) == 0
-    assert "released 0" in capsys.readouterr().out
+    assert "1 unsent deliveries" in out
+    assert len(re.findall(r"^retracted .*: deleted ", out, re.M)) == 3  # the sent posts of the first poll
+    assert "retract: article a" in out  # the plan names the article first
+    assert main(["--config", cfg, "release", url]) == 0  # nothing held any more: nothing to confirm
+    assert "Nothing to do." in capsys.readouterr().out
     after = run_json(capsys, "--config", cfg, "history", "--json", "--state", "pending")
     assert isinstance(after, dict) and after["deliveries"] == []
 

@@ -548,7 +548,7 @@ async def _hold_release_and_withdraw(s: Setup) -> None:
     ids = [m.decode() for m in re.findall(rb"<guid[^>]*>([^<]+)</guid>", later)]
     # an editor holds one, releases another; a third is unpublished within the window
     assert await asyncio.to_thread(s.cli, "hold", ids[0]) == 0
-    assert await asyncio.to_thread(s.cli, "release", ids[0]) == 0
+    assert await asyncio.to_thread(s.cli, "release", ids[0], "--yes") == 0
     s.worker.wake.set()
     await wait_for(lambda: s.posts() == {"telegram": 1, "facebook": 1, "x": 1})
     post_id = int(ids[1].rsplit("=", 1)[1])
