@@ -27,6 +27,10 @@ class Article:
     published: datetime | None = None
     updated: datetime | None = None
     image_url: str | None = None
+    image_alt: str = ""  # the image's alt text (WordPress media `alt_text`), for platforms that take it
+    # set per target at render time only (syndicator/editorial.py): the newsroom's own text for this platform,
+    # in place of the template's title and summary
+    social_text: str = ""
 
     def fingerprint(self) -> str:
         """Changes when anything a post is made of changes; used to tell an edit from a new article."""

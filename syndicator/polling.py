@@ -10,6 +10,7 @@ import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from syndicator import editorial
 from syndicator.app import App
 from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
@@ -57,10 +58,11 @@ def policy_of(feed: FeedSettings) -> FeedPolicy:
 def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDelivery]:
     """One delivery per target of the feed (per recipient on a fan-out platform), each with its rendered post."""
     out: list[NewDelivery] = []
-    for name in feed.targets:
+    plan = editorial.plan(app, feed, article)  # the newsroom's opt-out, skips and custom texts
+    for name in plan.targets(feed.targets):
         target = app.config.targets[name]
         try:
-            post = render(article, target)
+            post = render(plan.article_for(target), target)
         except Exception as exc:  # a renderer bug must not lose the article: the delivery fails visibly
             emit(RenderFailed(feed=feed.name, article=article.id, target=name, error=repr(exc)))
             out.append(NewDelivery(name, "", "{}", DeliveryState.FAILED, f"render failed: {exc!r}"))

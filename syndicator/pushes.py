@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from syndicator import editorial
 from syndicator.app import App
 from syndicator.article import DeliveryKind, DeliveryState, Post
 from syndicator.config import FeedSettings, WebhookSettings
@@ -155,6 +156,8 @@ class Pushes:
     async def handle(self, call: webhook.PublishCall) -> None:
         feed = self.app.config.feed(call.feed)
         refs = [call.url] if call.url else []
+        if call.choices is not None:  # the plugin's panel: kept before anything is rendered for the article
+            await asyncio.to_thread(editorial.told, self.app, feed, call.choices, url=call.url, post_id=call.post_id)
         if call.status and call.status != "publish":
             await asyncio.to_thread(
                 withdraw, self.app, feed, refs, reason=f"post status is now {call.status!r}", post_id=call.post_id
@@ -195,6 +198,10 @@ class Pushes:
                 withdraw, self.app, feed, refs, reason=f"WordPress says {state.status}", post_id=post_id
             )
         elif state.article is not None:
+            if state.choices is not None:
+                await asyncio.to_thread(
+                    editorial.told, self.app, feed, state.choices, url=state.article.url, post_id=post_id
+                )
             # the feed may lag behind (caches): the article itself is enough to queue it; known ones are left
             # to the poll, so the feed and the API never fight over the text
             known = manage.find_articles(self.app.store, state.article.id, identity_key(state.article.id))

@@ -84,9 +84,14 @@ def prepare(article: Article, target: TargetSettings) -> Prepared:
             {"feed": article.feed, "target": target.name, "platform": target.platform, "language": article.language},
         )
         link = links.add_params(canonical, utm)
-    title = rich_from_field(article.title, base, single_line=True)
-    content = article.content_html if options.summary_from_content else ""
-    summary = summary_from(article.summary, content, base, options.summary_max_chars)
+    if article.social_text:
+        # the newsroom's own words for this platform (syndicator/editorial.py): they stand in for title and
+        # summary, and are fitted and cut like them
+        title, summary = rich_from_field(article.social_text, base), rt.text_span("")
+    else:
+        title = rich_from_field(article.title, base, single_line=True)
+        content = article.content_html if options.summary_from_content else ""
+        summary = summary_from(article.summary, content, base, options.summary_max_chars)
     hashtags: tuple[str, ...] = ()
     if options.hashtags and options.max_hashtags:
         hashtags = tuple(

@@ -18,6 +18,7 @@ from typing import Protocol
 from urllib.parse import parse_qs
 
 from syndicator.config import WebhookSettings
+from syndicator.editorial import Choices, from_meta
 
 TIMESTAMP_HEADER = "x-syndicator-timestamp"
 SIGNATURE_HEADER = "x-syndicator-signature"
@@ -29,6 +30,7 @@ class PublishCall:
     url: str | None
     post_id: int | None
     status: str | None  # WordPress post status after the transition ("publish", "trash", "draft", ...)
+    choices: Choices | None = None  # the plugin's post meta (`meta`), when the call carries it
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,10 @@ def verify(
     if url is None and post_id is None:
         return Refusal(400, "give the article's 'url' or its WordPress 'post_id'")
     status = str(fields.get("status") or "") or None
-    return PublishCall(feed, url, post_id, status)
+    meta = fields.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        return Refusal(400, "'meta' must be an object")
+    return PublishCall(feed, url, post_id, status, from_meta(meta))
 
 
 def _fields(ctype: str, body: bytes) -> dict[str, object] | Refusal:

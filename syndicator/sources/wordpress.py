@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syndicator.article import Article
+from syndicator.editorial import Choices, merge_terms
+from syndicator.editorial import from_meta as editorial_meta
 from syndicator.errors import FeedError
 from syndicator.outbound import OutboundError, OutboundGuard, host_of
 from syndicator.sources import clean
@@ -28,6 +30,7 @@ from syndicator.sources.parse import html_to_text
 from syndicator.sources.urls import absolute_url, canonical_url
 
 MAX_BYTES = 5 * 1024 * 1024
+ALT_CHARS = 1_000  # X takes 1,000 characters of alt text, the most of any platform
 ERROR_BYTES = 64 * 1024
 # WordPress REST error codes that do say something about the post (WP_REST_Posts_Controller::get_post and the
 # server's answer to a failed read permission check); others, like rest_no_route or a plugin's
@@ -41,6 +44,7 @@ class PostStatus:
     public: bool
     status: str  # "publish", "draft", "trash", "gone", ...
     article: Article | None = None
+    choices: Choices | None = None  # the plugin's meta and the post's control terms (None: nothing said)
 
 
 def fetch_post(
@@ -53,24 +57,7 @@ def fetch_post(
     outbound: OutboundGuard | None = None,
 ) -> PostStatus:
     url = f"{site.rstrip('/')}/wp-json/wp/v2/posts/{int(post_id)}?_embed=1"
-    guard = outbound or OutboundGuard()
-    try:
-        response = guard.fetch(
-            url,
-            timeout=timeout,
-            max_bytes=MAX_BYTES,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            trusted=(host_of(site),),
-            purpose="wordpress",
-        )
-    except OutboundError as exc:
-        if exc.reason == "timeout":
-            raise FeedError(f"WordPress API timed out for post {post_id}", reason="timeout") from None
-        if exc.reason == "too_large":
-            raise FeedError("WordPress API response too large", reason="too_large") from None
-        if exc.reason == "refused":
-            raise FeedError(f"WordPress API redirected where it may not: {exc}", reason="refused") from None
-        raise FeedError(f"WordPress API unreachable: {exc}", reason="unreachable") from None
+    response = _get(site, url, timeout=timeout, outbound=outbound, what=f"post {post_id}")
     http_status = response.status
     if http_status in (401, 403, 404, 410):
         code = _rest_error_code(response.body)
@@ -98,7 +85,95 @@ def fetch_post(
         raise FeedError("WordPress API answered without a post status", reason="inconclusive")
     if status != "publish":
         return PostStatus(False, status)
-    return PostStatus(True, status, to_article(data, feed=feed, language=language))
+    return PostStatus(True, status, to_article(data, feed=feed, language=language), choices_of(data))
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of `/wp-json/wp/v2/posts`: the published posts on it, newest first, and whether more follow."""
+
+    posts: list[tuple[int, Article, Choices | None]]
+    total_pages: int
+
+
+def list_posts(
+    site: str,
+    *,
+    feed: str,
+    language: str,
+    page: int = 1,
+    per_page: int = 20,
+    include: list[int] | None = None,
+    timeout: float = 15.0,
+    outbound: OutboundGuard | None = None,
+) -> PostPage:
+    """Published posts, newest first (`page` of them), or those of `include` that are still published.
+
+    Only published posts are listed to a visitor, so a post missing from the answer is *not* WordPress's word that
+    it is gone (a cache, a plugin, a page size): callers ask `fetch_post` about each before they act on it."""
+    query = f"per_page={int(per_page)}&page={int(page)}&orderby=date&order=desc&_embed=1"
+    if include:
+        query += "&include=" + ",".join(str(int(i)) for i in include)
+    url = f"{site.rstrip('/')}/wp-json/wp/v2/posts?{query}"
+    response = _get(site, url, timeout=timeout, outbound=outbound, what=f"posts page {page}")
+    if response.status == 400 and _rest_error_code(response.body) == "rest_post_invalid_page_number":
+        return PostPage([], page - 1)  # past the last page: WordPress says so
+    if response.status != 200:
+        raise FeedError(f"WordPress API answered {response.status} for the post list", reason=f"http_{response.status}")
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        raise FeedError("WordPress API did not answer JSON", reason="malformed") from None
+    if not isinstance(data, list):
+        raise FeedError("WordPress API answered an unexpected document", reason="malformed")
+    posts: list[tuple[int, Article, Choices | None]] = []
+    for doc in data:
+        doc = _dict(doc)
+        post_id = doc.get("id")
+        if not isinstance(post_id, int) or isinstance(post_id, bool) or doc.get("status", "publish") != "publish":
+            continue
+        posts.append((post_id, to_article(doc, feed=feed, language=language), choices_of(doc)))
+    try:
+        total = int(response.headers.get("x-wp-totalpages", "") or page)
+    except ValueError:
+        total = page
+    return PostPage(posts, total)
+
+
+def _get(site: str, url: str, *, timeout: float, outbound: OutboundGuard | None, what: str) -> Any:
+    guard = outbound or OutboundGuard()
+    try:
+        return guard.fetch(
+            url,
+            timeout=timeout,
+            max_bytes=MAX_BYTES,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            trusted=(host_of(site),),
+            purpose="wordpress",
+        )
+    except OutboundError as exc:
+        if exc.reason == "timeout":
+            raise FeedError(f"WordPress API timed out for {what}", reason="timeout") from None
+        if exc.reason == "too_large":
+            raise FeedError("WordPress API response too large", reason="too_large") from None
+        if exc.reason == "refused":
+            raise FeedError(f"WordPress API redirected where it may not: {exc}", reason="refused") from None
+        raise FeedError(f"WordPress API unreachable: {exc}", reason="unreachable") from None
+
+
+def choices_of(data: dict[str, Any]) -> Choices | None:
+    """The plugin's meta (`meta.syndicator_*`), with the post's control terms matched by their WordPress slug
+    (a tag named anything whose slug is `social-skip-x`); None when the post says nothing either way."""
+    choices = editorial_meta(_dict(data).get("meta"))
+    slugs = []
+    for group in _list(_dict(data.get("_embedded")).get("wp:term")):
+        for term in _list(group):
+            value = _raw(_dict(term).get("slug"), _RAW_CATEGORY)
+            if value:
+                slugs.append(value)
+    if not slugs:
+        return choices
+    return merge_terms(choices, slugs)
 
 
 def _rest_error_code(body: bytes) -> str | None:
@@ -130,6 +205,7 @@ def to_article(data: dict[str, Any], *, feed: str, language: str) -> Article:
     author = _raw(_dict(authors[0]).get("name"), _RAW_AUTHOR) if authors else ""
     media = _list(embedded.get("wp:featuredmedia"))
     image = _raw(_dict(media[0]).get("source_url"), _RAW_URL) if media else ""
+    alt = html_to_text(_raw(_dict(media[0]).get("alt_text"), _RAW_SUMMARY)) if media else ""
     summary = html_to_text(clip_markup(_raw(_rendered(data.get("excerpt"))), _RAW_SUMMARY))
     if summary.endswith("[…]"):
         summary = summary[:-3].rstrip()
@@ -147,6 +223,7 @@ def to_article(data: dict[str, Any], *, feed: str, language: str) -> Article:
             published=_gmt(data.get("date_gmt")),
             updated=_gmt(data.get("modified_gmt")),
             image_url=absolute_url(image, link) if image else None,
+            image_alt=clean.clean_text(alt, ALT_CHARS) if image else "",
         )
     )
 

@@ -176,3 +176,25 @@ webhook_replays = Table(
     Column("seen_at", UTCDateTime, nullable=False),
     Index("ix_webhook_replays_seen", "seen_at"),
 )
+
+editorial_choices = Table(
+    "editorial_choices",
+    metadata,
+    # what the newsroom decided for one article (syndicator/editorial.py): the WordPress plugin's meta, from the
+    # webhook or the REST API; ref is "post:<id>" or "url:<url_key>", so a feed item finds it either way
+    Column("feed", String(200), primary_key=True),
+    Column("ref", String(500), primary_key=True),
+    Column("choices", Text, nullable=False),  # JSON: {"opt_out": bool, "skip": [...], "texts": {...}}
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+feed_gaps = Table(
+    "feed_gaps",
+    metadata,
+    # a poll whose every item was new and whose paging back could not reach a known item (syndicator/gaps.py)
+    Column("feed", String(200), primary_key=True),
+    Column("open", Boolean, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("closed_at", UTCDateTime),
+)
