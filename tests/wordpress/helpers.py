@@ -38,6 +38,7 @@ def make_app(
     feed_extra: str = "",
     targets: Sequence[str] = TARGETS,
     sections: str = "",
+    environ: dict[str, str] | None = None,
 ) -> App:
     site = f'wordpress = "{wp.url}"\n' if wordpress else ""
     blocks = {
@@ -50,7 +51,7 @@ def make_app(
         + "\n".join(blocks[n] for n in targets)
         + sections
     )
-    return App.open(config.parse(text, environ={}), clock=clock)
+    return App.open(config.parse(text, environ=environ or {}), clock=clock)
 
 
 def posts(app: App) -> dict[tuple[str, str], dict[str, Any]]:
