@@ -157,6 +157,27 @@ def history(
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def waiting(store: Store, targets: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Per target, what is queued (pending or retry): how many, when the first is due and why it waits."""
+    d = t.deliveries
+    names = list(targets)
+    out: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for target, count, due in conn.execute(
+            select(d.c.target, func.count(), func.min(d.c.not_before))
+            .where(d.c.state.in_((S.PENDING, S.RETRY)), d.c.target.in_(names))
+            .group_by(d.c.target)
+        ):
+            reason = conn.execute(
+                select(d.c.wait_reason, d.c.last_error)
+                .where(d.c.target == target, d.c.state.in_((S.PENDING, S.RETRY)), d.c.not_before == due)
+                .limit(1)
+            ).first()
+            why = (reason.wait_reason or reason.last_error) if reason else None
+            out[target] = {"queued": int(count), "next_due": due, "reason": why}
+    return out
+
+
 def article_rows(store: Store, ids: list[int]) -> list[RowMapping]:
     a = t.articles
     with store.engine.connect() as conn:
