@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from syndicator.alerts.settings import AlertSettings, parse_settings
+from syndicator.desk.settings import DeskSettings
+from syndicator.desk.settings import parse_settings as parse_desk
 from syndicator.errors import ConfigError
 from syndicator.files import read_text_file
 from syndicator.platforms import registry
@@ -202,6 +204,7 @@ class Config:
     dry_run_all: bool = False  # --dry-run: show what would go out, record nothing as sent
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     alerts: AlertSettings | None = None  # None: no [alerts] section; secrets are read when the service starts
+    desk: DeskSettings | None = None  # None: no [desk] section, /desk/ answers 404
 
     def feed(self, name: str) -> FeedSettings:
         for feed in self.feeds:
@@ -260,7 +263,7 @@ def parse(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {_toml_problem(exc)}", source=source) from None
 
-    known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook", "outbound"}
+    known = {"store", "http", "log", "feeds", "targets", "alerts", "webhook", "outbound", "desk"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"unknown section (known: {', '.join(sorted(known))})", source=source, key=key)
@@ -321,7 +324,10 @@ def parse(
     alerts = parse_settings(raw["alerts"], source=source) if "alerts" in raw else None
     outbound = _outbound(raw.get("outbound", {}), source=source)
     sections = (store, http, log, feeds, targets)
-    return Config(source, base, *sections, webhook=webhook, dry_run_all=dry_run, outbound=outbound, alerts=alerts)
+    desk = parse_desk(raw["desk"], source=source) if "desk" in raw else None
+    return Config(
+        source, base, *sections, webhook=webhook, dry_run_all=dry_run, outbound=outbound, alerts=alerts, desk=desk
+    )
 
 
 def _outbound(table: Any, *, source: str) -> OutboundSettings:

@@ -33,6 +33,7 @@ from typing import Any
 from syndicator.app import App
 from syndicator.article import DeliveryKind, DeliveryState, RateInfo, Receipt
 from syndicator.config import TargetSettings
+from syndicator.desk import edits as desk_edits
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.events import (
     DeliveryChanged,
@@ -155,6 +156,7 @@ class Dispatcher:
             limit=self.batch,
             targets=targets,
         )
+        claimed = await asyncio.to_thread(desk_edits.applied, app.store, claimed)  # editors' texts from the desk
         for d in claimed:
             by_target[d.target].append(d)
         return by_target

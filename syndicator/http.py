@@ -33,7 +33,12 @@ async def serve_http(worker: Worker) -> None:
         store_problems=worker.store_health.problems,
         metrics=lambda accept: metrics_for(worker).render(accept),
     )
-    server = await start(build_app([*routes, *worker.pushes.routes()]), *address)
+    routes += worker.pushes.routes()
+    if worker.app.config.desk is not None:
+        from syndicator.desk.routes import desk_routes
+
+        routes += desk_routes(worker.app, worker.app.config.desk)
+    server = await start(build_app(routes), *address)
     log.info("http.listening", address=server.address)
     try:
         await server.wait()
