@@ -139,12 +139,17 @@ def slug(term: str) -> str:
 # ── the store: the newest choices the bot was told, by post id and by URL ─────────────────────────────────────
 
 
+def post_id_of(guid: str) -> int | None:
+    """The WordPress post id in a guid (`https://host/?p=123`), else None."""
+    match = _POST_ID.search(guid)
+    return int(match.group(1)) if match else None
+
+
 def refs_of(*, post_id: int | None = None, url: str | None = None, guid: str | None = None) -> list[str]:
     """The keys one article's choices are kept and looked up under."""
     refs: list[str] = []
     if post_id is None and guid:
-        match = _POST_ID.search(guid)
-        post_id = int(match.group(1)) if match else None
+        post_id = post_id_of(guid)
     if post_id:
         refs.append(f"post:{int(post_id)}")
     for value in (url, guid):

@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from syndicator import editorial
+from syndicator import editorial, gaps
 from syndicator.app import App
 from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
@@ -203,7 +203,9 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
 
     try:
-        outcome = ingest(app, feed, parsed.articles, now=now)
+        # a window that overflowed is paged back (syndicator/gaps.py); never raises
+        articles = gaps.before_ingest(app, feed, parsed.articles, first_poll=not state.initialized)
+        outcome = ingest(app, feed, articles, now=now)
         if parsed.hub and parsed.self_url:
             remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
     except Exception as exc:  # nothing was recorded (one transaction): the next poll sees the same items again

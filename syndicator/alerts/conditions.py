@@ -15,6 +15,7 @@ from syndicator import events as ev
 from syndicator.article import Identity
 from syndicator.clock import Clock
 from syndicator.errors import AuthError, PublishError
+from syndicator.gaps import FeedGap
 from syndicator.limits import WaitKind
 from syndicator.logs import get_logger
 from syndicator.schema import format_duration
@@ -31,7 +32,7 @@ class Alert:
     """One message: a condition starting (`resolved` False) or ending."""
 
     condition: str  # "auth:x_en"
-    kind: str  # auth | unknown | failed | limit | feed | expiry
+    kind: str  # auth | unknown | failed | limit | feed | gap | expiry
     subject: str  # the target or feed
     resolved: bool
     title: str
@@ -150,6 +151,18 @@ class Conditions:
             self._marks[f"feed:{feed}"] = received
             return self._clear(
                 f"feed:{feed}", feed, f"feed {feed}: polled successfully again", "The feed is read again."
+            )
+        if isinstance(event, FeedGap) and event.feed in self.feeds:
+            key, feed = f"gap:{event.feed}", event.feed
+            if event.closed:
+                return self._clear(key, feed, f"feed {feed}: no gap now", "The feed meets articles it knows again.")
+            return self._raise(
+                key,
+                feed,
+                f"feed {feed}: articles may have been missed",
+                f"A poll of {feed} found only new items and paging back could not reach a known one "
+                f"({event.reason}); {event.found} older item(s) were found. Articles published in between may "
+                "not be posted: check the site's posts of that time against `syndicator history`.",
             )
         target = getattr(event, "target", None)
         if not isinstance(target, str) or target not in self.targets:

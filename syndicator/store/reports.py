@@ -14,6 +14,7 @@ from syndicator.article import DeliveryState as S
 from syndicator.store import tables as t
 from syndicator.store.deliveries import COUNTED_STATES, Delivery, to_delivery
 from syndicator.store.engine import Store
+from syndicator.store.gaps import gap_lines
 
 
 def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
@@ -22,13 +23,15 @@ def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
         # a range on the first_seen_at index, counted here: grouping in SQL lets SQLite walk the feed index instead
         recent = Counter(conn.execute(select(a.c.feed).where(a.c.first_seen_at >= now - timedelta(hours=24))).scalars())
         rows = conn.execute(select(f).order_by(f.c.name)).mappings().all()
+    gaps = gap_lines(store, since=now - timedelta(hours=24))
     return [
         {
             "feed": r["name"],
             "url": r["url"],
             "last_poll": r["last_poll_at"],
             "result": r["last_status"],
-            "error": r["last_error"],
+            "error": r["last_error"] or gaps.get(r["name"]),  # a gap a poll could not close (syndicator/gaps.py)
+            "gap": gaps.get(r["name"]),
             "failing_since": r["failing_since"],
             "next_poll": r["next_poll_at"],
             "items": r["last_items"],

@@ -136,3 +136,19 @@ def test_meta_is_untrusted_input() -> None:
     assert choices.skip == {"x"}
     assert set(choices.texts) == {"telegram"}
     assert choices.texts["telegram"].startswith("ab\ufffd") and len(choices.texts["telegram"]) <= 5_000
+
+
+def test_with_wordpress_set_a_poll_reads_the_meta_and_term_slugs_from_the_rest_api(
+    wp: FakeWordPress, store_url: str
+) -> None:
+    app, _ = first_poll(wp, store_url, wordpress=True)
+    wp.publish(3, start=10, now=NOW)
+    wp.posts[10].meta = {"syndicator_text_x": "Said differently on X", "syndicator_skip_telegram": True}
+    wp.posts[11].tags = [("Kein Social", "no-social")]  # the name says nothing; WordPress's slug does
+    wp.posts[12].meta = {"syndicator_no_social": True}
+    poll_feed(app, app.config.feed("en"))  # no webhook: the feed, then one REST request for the new posts
+    sent = posts(app)
+    assert set(sent) == {(wp.guid(10), "x")}
+    assert sent[(wp.guid(10), "x")]["text"].startswith("Said differently on X")
+    lists = [r for r in wp.requests if r.path == "/wp-json/wp/v2/posts"]
+    assert len(lists) == 1 and sorted(lists[0].query["include"][0].split(",")) == ["10", "11", "12"]

@@ -1,0 +1,43 @@
+"""Feed gaps (syndicator/gaps.py): one row per feed, the newest gap a poll could not close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from syndicator.store import tables as t
+from syndicator.store.engine import Store
+
+
+def open_gap(store: Store, feed: str, *, reason: str, now: datetime) -> None:
+    g = t.feed_gaps
+    values = {"open": True, "detected_at": now, "reason": reason[:500], "closed_at": None}
+    with store.engine.begin() as conn:
+        if conn.execute(update(g).where(g.c.feed == feed).values(**values)).rowcount == 0:
+            conn.execute(insert(g).values(feed=feed, **values))
+
+
+def close_gap(store: Store, feed: str, *, now: datetime) -> bool:
+    """True when an open gap was closed now."""
+    g = t.feed_gaps
+    with store.engine.begin() as conn:
+        result = conn.execute(update(g).where(g.c.feed == feed, g.c.open.is_(True)).values(open=False, closed_at=now))
+        return bool(result.rowcount)
+
+
+def recent_gaps(store: Store, *, since: datetime) -> dict[str, dict[str, Any]]:
+    """Feed → its gap detected since `since` (open or not): what `status` shows."""
+    g = t.feed_gaps
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(g).where(g.c.detected_at >= since)).mappings()
+        return {r["feed"]: dict(r) for r in rows}
+
+
+def gap_lines(store: Store, *, since: datetime) -> dict[str, str]:
+    """Feed → one line about its gap detected since `since`, for `status`."""
+    return {
+        feed: f"gap at {gap['detected_at']:%Y-%m-%d %H:%M} UTC: {gap['reason']}"
+        for feed, gap in recent_gaps(store, since=since).items()
+    }
