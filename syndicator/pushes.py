@@ -267,7 +267,13 @@ class Pushes:
         self._wake()
 
     async def keep_subscriptions(self, every: float = 60.0) -> None:
-        """A worker service: subscribe where a hub is advertised, renew before the lease runs out."""
+        """A worker service: subscribe where a hub is advertised, renew before the lease runs out; and re-check
+        recent articles through the WordPress REST API, so a withdrawal the webhook missed is seen too."""
+        from syndicator.recheck import keep_rechecking
+
+        await asyncio.gather(self._keep_subscriptions(every), keep_rechecking(self.app, self._wake))
+
+    async def _keep_subscriptions(self, every: float) -> None:
         settings = self.app.config.webhook
         if settings is None or not settings.public_url:
             return

@@ -38,6 +38,7 @@ class FakeWordPress(FakeServer):
         self.posts: dict[int, WPPost] = {}
         self.per_page = PER_PAGE
         self.max_feed_pages = 1_000  # a site whose feed cannot be paged back answers 404 past this
+        self.answers: dict[int, Response] = {}  # post id → what /posts/{id} answers instead (a CDN, a firewall)
 
     # ── the newsroom ──────────────────────────────────────────────────────────────────────────────────────────
     def publish(self, count: int, *, start: int = 1, now: datetime, step: timedelta = timedelta(minutes=1)) -> None:
@@ -120,6 +121,8 @@ class FakeWordPress(FakeServer):
         }
 
     def _post(self, post_id: int) -> Response:
+        if post_id in self.answers:
+            return self.answers[post_id]
         post = self.posts.get(post_id)
         if post is None or post.status == "deleted":
             return Response(404, {"code": "rest_post_invalid_id", "message": "Invalid post ID.", "data": {}})
