@@ -17,10 +17,10 @@ from syndicator.polling import recipients_of
 from syndicator.render import render
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
-from syndicator.store import deliveries as outbox
 from syndicator.store import manage, reports
 from syndicator.store.articles import row_to_article
 from syndicator.store.deliveries import Delivery
+from syndicator.store.recovery import resume_after_auth
 
 log = get_logger("syndicator.actions")
 
@@ -473,8 +473,11 @@ async def check(app: App, *, offline: bool) -> list[dict[str, Any]]:
                 if problems:
                     entry.update(ok=False, error="; ".join(problems))
                 else:
-                    if outbox.clear_auth_pause(app.store, target.name, now=app.clock()):
-                        log.info("target.resumed", target=target.name, reason="credentials checked")
+                    resumed = resume_after_auth(app.store, target.name, now=app.clock())
+                    if resumed is not None:
+                        entry["resumed"] = {"requeued": resumed.requeued, "unblocked": resumed.unblocked}
+                        log.info("target.resumed", target=target.name, reason="credentials checked",
+                                 requeued=resumed.requeued, unblocked=resumed.unblocked)  # fmt: skip
         results.append(entry)
     await app.aclose()
     return results

@@ -49,8 +49,10 @@ class AlertService:
         channels: list[Channel] | None = None,
         tick: float = 30.0,
         check_every: timedelta = timedelta(days=1),
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        self.wake = wake  # the worker's delivery loop: deliveries a resumed target held are due now
         self.config = config
         self.channels = config.channels() if channels is None else channels
         self.tick = tick
@@ -177,7 +179,23 @@ class AlertService:
             return
         else:
             log.info("alert.check", target=target.name, ok=True, expires_at=result.expires_at)
+            await self._resume(target.name)
         inbox.put_nowait(("check", (target.name, result, now)))
+
+    async def _resume(self, target: str) -> None:
+        """The credentials work: an authorization pause is lifted and what it held goes out now (issue 15)."""
+        from syndicator.store.recovery import resume_after_auth
+
+        try:
+            resumed = await asyncio.to_thread(resume_after_auth, self.app.store, target, now=self.app.clock())
+        except Exception as exc:  # the store is briefly away: the next check tries again
+            log.warning("alert.store_error", error=f"{exc.__class__.__name__}: {exc}"[:300])
+            return
+        if resumed is not None:
+            log.info("target.resumed", target=target, reason="credentials checked", requeued=resumed.requeued,
+                     unblocked=resumed.unblocked)  # fmt: skip
+            if self.wake is not None:
+                self.wake()
 
     # -- sending ----------------------------------------------------------------------------------------------
 
@@ -215,7 +233,7 @@ def ops_services(config: Config, environ: Mapping[str, str] | None = None) -> li
         settings = alerting
 
         async def run_alerts(worker: Worker) -> None:
-            await AlertService(worker.app, settings).run()
+            await AlertService(worker.app, settings, wake=worker.wake.set).run()
 
         services.append(run_alerts)
     return services

@@ -43,6 +43,12 @@ def cmd_check(args: argparse.Namespace, cfg: Config) -> int:
         if r["ok"]:
             extra = f" (token expires {r['expires_at']})" if r.get("expires_at") else ""
             print(f"ok       {r['target']} ({r['platform']}): {r['identity']}{extra}")
+            if r.get("resumed"):
+                back = r["resumed"]
+                print(
+                    f"resumed  {r['target']}: authorization works again — {back['requeued']} failed deliveries "
+                    f"queued again, {back['unblocked']} waiting ones due now"
+                )
         else:
             print(f"PROBLEM  {r['target']} ({r['platform']}): {r.get('error_class', 'check')}: {r['error']}")
     return 0 if ok else 1

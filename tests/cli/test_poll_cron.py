@@ -4,68 +4,18 @@ poll's clock is a fake one whose sleep moves it, so nothing here waits for real 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from syndicator.cli import drain, main
-from tests.e2e.helpers import ENV, FakeClock, Fakes, config_text, preserved_logging, started_fakes
-from tests.fakes.feeds import fixture, refresh_dates
+from syndicator.cli import main
+from tests.cli.platforms import FEED, SleepingClock, poll, setup
+from tests.e2e.helpers import Fakes
 from tests.fakes.server import Response
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
-FEED = "/en/feed/"
 RECIPIENTS = [f"1555010{n:04d}" for n in range(20)]
-
-
-class SleepingClock(FakeClock):
-    def __init__(self, start: datetime) -> None:
-        super().__init__(start)
-        self.slept: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(timedelta(seconds=seconds))
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> SleepingClock:
-    fake = SleepingClock(datetime.now(UTC).replace(microsecond=0))
-    monkeypatch.setattr(drain.RUNTIME, "clock", fake)
-    monkeypatch.setattr(drain.RUNTIME, "sleep", fake.sleep)
-    return fake
-
-
-@pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    for name in ("SYNDICATOR_DB_URL", "SYNDICATOR_CONFIG", "PORT"):
-        monkeypatch.delenv(name, raising=False)
-    with started_fakes() as started, preserved_logging():
-        yield started
-
-
-def setup(fakes: Fakes, tmp_path: Path, clock: FakeClock, targets: list[str], **kwargs: Any) -> Path:
-    fakes.site.feeds[FEED] = refresh_dates(fixture("front-page-later.rss"), now=clock())
-    text = config_text(
-        fakes, db=f"sqlite:///{tmp_path}/s.db", feed_url=fakes.site.url_for(FEED), first_run="latest:3",
-        targets=targets, **kwargs,
-    )  # fmt: skip
-    path = tmp_path / "s.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def poll(path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main(["--config", str(path), "--log-format", "json", "poll", "--json", *args])
-    return code, json.loads(capsys.readouterr().out)
 
 
 def test_one_poll_sends_every_post_whose_wait_is_short(
