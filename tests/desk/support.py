@@ -4,6 +4,9 @@ the CLI makes them; a clock the test moves."""
 
 from __future__ import annotations
 
+import functools
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,7 +173,16 @@ class Desk:
         return next(r.id for r in rows if title_part in r.title)
 
 
+@functools.cache
+def _migrated_store() -> Path:
+    """An empty store at the newest schema, made once per test session and copied for each desk."""
+    path = Path(tempfile.mkdtemp(prefix="desk-template-")) / "desk.db"
+    Store(f"sqlite:///{path}").close()
+    return path
+
+
 def make_desk(tmp_path: Path, items: list[Item] | None = None, *, desk_extra: str = "", name: str = "news") -> Desk:
+    shutil.copy(_migrated_store(), tmp_path / "desk.db")
     feed = tmp_path / "feed.xml"
     feed.write_text(feed_xml(items or ITEMS), encoding="utf-8")
     text = CONFIG.format(db=tmp_path / "desk.db", feed=feed.as_uri(), desk_extra=desk_extra, name=name)

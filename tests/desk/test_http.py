@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 with warnings.catch_warnings():  # Starlette 1.x would rather have httpx2; the httpx it has works the same here
     warnings.simplefilter("ignore")
@@ -19,6 +21,7 @@ from syndicator.desk.auth import CSP, SESSION_COOKIE
 from syndicator.dispatch import Dispatcher
 from syndicator.store import desk as desk_store
 from syndicator.store import manage
+from syndicator.store import tables as t
 from tests.desk.support import FARSI_TITLE, PASSWORD, Desk, make_desk
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -246,3 +249,40 @@ def asyncio_run_once(desk: Desk) -> None:
     import asyncio
 
     asyncio.run(Dispatcher(desk.app).run_once())
+
+
+def test_resend_and_retract_from_the_desk_are_audited(desk: Desk) -> None:
+    c = client(desk)
+    login(c)
+    article = desk.article_id("تهران")
+    asyncio_run_once(desk)
+    token = csrf_of(c, f"/desk/articles/{article}/confirm?action=retract&target=facebook")
+    url = f"/desk/articles/{article}/act"
+    again = c.post(url, data={"csrf": token, "action": "resend", "target": "facebook"})
+    assert "facebook: sent; use --force" in c.get(again.headers["location"]).text
+    forced = c.post(url, data={"csrf": token, "action": "resend", "target": "facebook", "force": "1"})
+    assert "queued (forced)" in c.get(forced.headers["location"]).text
+    asyncio_run_once(desk)
+    gone = c.post(url, data={"csrf": token, "action": "retract", "target": "facebook"})
+    page = c.get(gone.headers["location"]).text
+    assert "deleted" in page
+    fb = [d for d in manage.latest_deliveries(desk.app.store, article) if d.target == "facebook"]
+    assert [str(d.state) for d in fb] == ["retracted"]
+    actions = [(e.action, e.target) for e in desk_store.audit_entries(desk.app.store, article_ids=[article])]
+    assert actions == [("retract", "facebook"), ("resend", "facebook"), ("resend", "facebook")]
+
+
+def test_a_whatsapp_template_message_is_drawn_but_not_editable(desk: Desk) -> None:
+    article = desk.article_id("تهران")
+    wa = next(d for d in manage.latest_deliveries(desk.app.store, article) if d.target == "whatsapp")
+    template = {"name": "news_update", "language": "fa", "parameters": ["بازار تهران", "https://news.example.org/fa"]}
+    post = replace(wa.post, extra={**wa.post.extra, "mode": "template", "template": template})
+    with desk.app.store.engine.begin() as conn:  # the delivery as a template-mode target queues it
+        conn.execute(update(t.deliveries).where(t.deliveries.c.id == wa.id).values(post=post.to_json()))
+    c = client(desk)
+    login(c)
+    page = c.get(f"/desk/articles/{article}").text
+    assert "news_update" in page and "بازار تهران" in page and "template message sends" in page
+    token = csrf_of(c)
+    refused = c.post(f"/desk/deliveries/{wa.id}/edit", data={"csrf": token, "text": "hello"})
+    assert refused.status_code == 422 and desk_store.edits_for(desk.app.store, [wa.id]) == {}
