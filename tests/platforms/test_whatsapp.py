@@ -379,3 +379,22 @@ async def test_no_secret_in_any_log_record(fake: FakeWhatsApp, caplog: pytest.Lo
     assert any(f"/v26.0/{fake.phone_number_id}/messages" in r.getMessage() for r in caplog.records)
     everything = "\n".join([*errors, caplog.text, *(str(r.__dict__) for r in caplog.records)])
     assert TOKEN not in everything
+
+
+async def test_a_template_with_an_image_header_carries_the_articles_image(fake: FakeWhatsApp) -> None:
+    publisher = WhatsAppPublisher(make_target(fake, template_header="image"))
+    try:
+        image = "https://example.org/media/budget.jpg"
+        post = Post(platform="whatsapp", text="t", length=1, limit=4096, recipient=TO, image_url=image,
+                    extra={"template": {"parameters": ["بودجه"]}})  # fmt: skip
+        await publisher.publish(post)
+        components = fake.requests[0].json()["template"]["components"]
+        assert components == [
+            {"type": "header", "parameters": [{"type": "image", "image": {"link": image}}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "بودجه"}]},
+        ]
+        with pytest.raises(Permanent, match="image header"):
+            await publisher.publish(make_post())  # no image: refused here, not by WhatsApp
+        assert len(fake.requests) == 1
+    finally:
+        await publisher.aclose()

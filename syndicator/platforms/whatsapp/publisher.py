@@ -142,15 +142,24 @@ class WhatsAppPublisher(Publisher):
                 'whatsapp publish: no template language: set template_language (e.g. "en_US") for this target'
             )
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
+        if self.settings.template_header == "image":
+            # an approved template with an image header is refused without its image (error 132012)
+            if not post.image_url:
+                raise Permanent("whatsapp publish: the template has an image header but the article has no image")
+            image = {"type": "image", "image": {"link": post.image_url}}
+            components.append({"type": "header", "parameters": [image]})
         parameters = spec.get("parameters") or []
         if parameters:
-            template["components"] = [
+            components.append(
                 {
                     "type": "body",
                     # template parameters may not contain newlines, tabs or runs of spaces (error 132018)
                     "parameters": [{"type": "text", "text": _SPACES.sub(" ", str(p)).strip()} for p in parameters],
                 }
-            ]
+            )
+        if components:
+            template["components"] = components
         return {**base, "type": "template", "template": template}
 
     # -- plumbing ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class WhatsAppSettings:
     mode: Literal["template", "text"] = "template"
     template: str = ""  # approved template name (mode = "template")
     template_language: str = ""  # defaults to the article's language
+    template_header: Literal["", "image"] = ""  # "image": the template has an image header, the article's image
     recipients: list[str] = field(default_factory=list)  # opted-in numbers, E.164 without '+'
     recipients_file: str = ""  # or one number per line
     pace: timedelta = timedelta(milliseconds=50)  # between recipients: ~20/s, well under 80/s per number
