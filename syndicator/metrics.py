@@ -329,10 +329,8 @@ class StoreCollector:
         spend = gauge("spend_this_month", "Spend this month at the configured cost per post.", ["target"])
         for entry in status["targets"]:
             name = entry["target"]
-            for part in (entry.get("quota_left") or "").split(", "):
-                left, _, window = part.partition("/")
-                if window and left.isdigit():
-                    quota.add_metric([name, window], float(left))
+            for q in entry.get("quotas") or ():
+                quota.add_metric([name, f"{q['limit']}/{q['window']}"], float(q["left"]))
             paused.add_metric([name], 1.0 if entry.get("paused_until") or entry.get("auth_failed") else 0.0)
             auth.add_metric([name], 1.0 if entry.get("auth_failed") else 0.0)
             info.add_metric([name, str(entry.get("platform", "")), "true" if entry.get("dry_run") else "false"], 1.0)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from syndicator.app import App
 from syndicator.article import DeliveryState as S
+from syndicator.limits import Quota
+from syndicator.schema import format_duration
 from syndicator.store import reports
+
+_WINDOWS = {timedelta(days=1): "day", timedelta(hours=1): "hour", timedelta(minutes=1): "minute"}
+
+
+def quota_text(left: int, quota: Quota) -> str:
+    """'12 of 17 left this day' reads better than '12/17/1d': what is left, of what, in which window."""
+    window = _WINDOWS.get(quota.window) or format_duration(quota.window)
+    return f"{left} of {quota.count} per {window}"
 
 
 def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -19,17 +30,27 @@ def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) ->
     for name, target in app.config.targets.items():
         c = counts.get(name, {})
         limits = app.governor.limits[name]
-        quota_left = []
+        quotas: list[dict[str, Any]] = []
         if name not in app.governor.unlimited:
             times = reports.send_times(app.store, name, now - limits.lookback)
             for quota in limits.quotas:
                 used = sum(1 for ts in times if ts > now - quota.window)
-                quota_left.append(f"{max(0, quota.count - used)}/{quota}")
+                left = max(0, quota.count - used)
+                quotas.append({"left": left, "limit": quota.count, "window": format_duration(quota.window),
+                               "text": quota_text(left, quota)})  # fmt: skip
         cost = None
-        if target.limits.cost_per_post or target.limits.cost_per_post_with_link:
-            per_post = target.limits.cost_per_post_with_link or target.limits.cost_per_post
-            month = reports.send_times(app.store, name, app.governor.month_start(name, now))
-            cost = {"posts_this_month": len(month), "spend_this_month": round(len(month) * per_post, 2)}
+        prices = target.limits
+        if prices.cost_per_post or prices.cost_per_post_with_link:
+            start = app.governor.month_start(name, now)
+            with_link, without = reports.posts_with_links(app.store, name, start)
+            # a post with a link at its own price where one is set, a post without at the plain price
+            linked = prices.cost_per_post_with_link or prices.cost_per_post
+            spend = with_link * linked + without * prices.cost_per_post
+            cost = {
+                "posts_this_month": with_link + without,
+                "with_link": with_link,
+                "spend_this_month": round(spend, 2),
+            }
         entry = {
             "target": name,
             "platform": target.platform,
@@ -45,7 +66,8 @@ def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) ->
             "pause_reason": c.get("pause_reason"),
             "auth_failed": c.get("auth_failed", False),
             "waiting_because": c.get("waiting_because"),
-            "quota_left": ", ".join(quota_left) or None,
+            "quota_left": ", ".join(q["text"] for q in quotas) or None,
+            "quotas": quotas,
             "cost": cost,
         }
         targets.append(entry)
@@ -59,4 +81,16 @@ def collect_status(app: App, counts: dict[str, dict[str, Any]] | None = None) ->
             "reason": waiting["wait_reason"] or waiting["last_error"],
             "age_seconds": round((now - waiting["created_at"]).total_seconds(), 1),
         }
-    return {"now": now, "feeds": reports.feed_status(app.store, now=now), "targets": targets, "oldest_waiting": oldest}
+    return {"now": now, "feeds": _feeds(app, now), "targets": targets, "oldest_waiting": oldest}
+
+
+def _feeds(app: App, now: Any) -> list[dict[str, Any]]:
+    """Every configured feed, also one never polled (no row in the store yet), in the configuration's order."""
+    stored: dict[str, dict[str, Any] | None] = {f["feed"]: f for f in reports.feed_status(app.store, now=now)}
+    out = []
+    for feed in app.config.feeds:
+        out.append(stored.pop(feed.name, None) or {
+            "feed": feed.name, "url": feed.url, "last_poll": None, "result": None, "error": None,
+            "failing_since": None, "next_poll": None, "items": None, "articles_24h": 0,
+        })  # fmt: skip
+    return out + [f for f in stored.values() if f]  # feeds no longer configured keep their history

@@ -141,14 +141,19 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
             r["state"],
             str(r["attempts"]),
             cut(r["title"], 40),
-            r["remote_url"]
-            or r["remote_id"]
-            or (cut(f"{r['error_class']}: {r['last_error']}", 60) if r["error_class"] else cut(r["wait_reason"], 60)),
+            _result(r),
         ]
         for r in rows
     ]
     table(out, ["DELIVERY", "ARTICLE", "UPDATED (UTC)", "TARGET", "STATE", "TRIES", "TITLE", "RESULT"])
     return 0
+
+
+def _result(r: dict[str, Any]) -> str:
+    """The post's URL once it is out; else the error, or why it waits."""
+    if r["error_class"] and r["state"] not in ("sent", "retracted"):
+        return cut(f"{r['error_class']}: {r['last_error']}", 60)
+    return str(r["remote_url"] or r["remote_id"] or cut(r["wait_reason"], 60))
 
 
 def _preview_options(p: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 
+from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.store import tables as t
 from syndicator.store.deliveries import COUNTED_STATES, Delivery, to_delivery
@@ -21,7 +23,14 @@ def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
     f, a = t.feeds, t.articles
     with store.engine.connect() as conn:
         # a range on the first_seen_at index, counted here: grouping in SQL lets SQLite walk the feed index instead
-        recent = Counter(conn.execute(select(a.c.feed).where(a.c.first_seen_at >= now - timedelta(hours=24))).scalars())
+        # new = queued for posting (or withdrawn since); a first run's skipped backlog and too-old items are not
+        recent = Counter(
+            conn.execute(
+                select(a.c.feed).where(
+                    a.c.first_seen_at >= now - timedelta(hours=24), a.c.state.in_(("queued", "withdrawn"))
+                )
+            ).scalars()
+        )
         rows = conn.execute(select(f).order_by(f.c.name)).mappings().all()
     gaps = gap_lines(store, since=now - timedelta(hours=24))
     return [
@@ -50,12 +59,15 @@ def target_counts(store: Store, targets: Iterable[str], *, now: datetime) -> dic
         ):
             out.setdefault(target, {})[state] = int(count)
         for target in targets:  # one index range per target on (target, sending_at)
+            # sent: the platform confirmed it (sent_at), and it is still there or was retracted since; `unknown`
+            # and `sending` ones may or may not be on the platform and are counted apart
             out.setdefault(target, {})["sent_24h"] = int(
                 conn.execute(
                     select(func.count()).where(
                         d.c.target == target,
                         d.c.sending_at >= now - timedelta(hours=24),
-                        d.c.state.in_(COUNTED_STATES),
+                        d.c.sent_at.is_not(None),
+                        d.c.state.in_((S.SENT, S.RETRACTED)),
                     )
                 ).scalar_one()
             )
@@ -103,6 +115,23 @@ def send_times(store: Store, target: str, since: datetime) -> list[datetime]:
                 .order_by(d.c.sending_at.desc())
             )
         ]
+
+
+def posts_with_links(store: Store, target: str, since: datetime) -> tuple[int, int]:
+    """(posts with a link, posts without) that reached `target` since then: X prices them differently."""
+    d = t.deliveries
+    with_link = without = 0
+    with store.engine.connect() as conn:
+        for (post,) in conn.execute(
+            select(d.c.post).where(
+                d.c.target == target, d.c.sending_at >= since, d.c.state.in_(COUNTED_STATES), d.c.kind != K.DELETE
+            )
+        ):
+            if json.loads(post).get("link"):
+                with_link += 1
+            else:
+                without += 1
+    return with_link, without
 
 
 def history(
