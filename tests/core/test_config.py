@@ -57,7 +57,8 @@ def test_example_config_is_valid_with_its_secrets() -> None:
     assert "WHATSAPP_TOKEN (targets.whatsapp_sq.token_env)" in str(err.value)
     cfg = config.load(example, environ={}, dry_run=True)
     assert {f.language for f in cfg.feeds} == {"en", "ar", "fa", "sq"}
-    assert {t.platform for t in cfg.targets.values()} == {"twitter", "telegram", "facebook", "whatsapp"}
+    platforms = {"twitter", "telegram", "facebook", "whatsapp", "bluesky", "mastodon"}
+    assert {t.platform for t in cfg.targets.values()} == platforms
 
 
 @pytest.mark.parametrize(
