@@ -93,6 +93,14 @@ def is_https(req: HttpRequest, settings: DeskSettings) -> bool:
     return forwarded == "https" or settings.public_url.startswith("https://")
 
 
+def client_address(req: HttpRequest, settings: DeskSettings) -> str:
+    if settings.proxy_headers:
+        forwarded = req.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return req.peer.rsplit(":", 1)[0]
+
+
 def cookie(name: str, value: str, *, secure: bool, max_age: int | None = None) -> str:
     parts = [f"{name}={value}", "Path=/desk/", "HttpOnly", "SameSite=Strict"]
     if secure:
@@ -184,6 +192,19 @@ def secured(resp: HttpResponse) -> HttpResponse:
 
 
 __all__ = [
-    "CSP", "LOGIN_COOKIE", "ROLES", "SECURITY_HEADERS", "SESSION_COOKIE", "Sessions", "Who", "cookie", "cookies",
-    "form", "is_https", "same_origin", "secured", "token_hash",
-]  # fmt: skip
+    "CSP",
+    "LOGIN_COOKIE",
+    "ROLES",
+    "SECURITY_HEADERS",
+    "SESSION_COOKIE",
+    "Sessions",
+    "Who",
+    "client_address",
+    "cookie",
+    "cookies",
+    "form",
+    "is_https",
+    "same_origin",
+    "secured",
+    "token_hash",
+]

@@ -19,7 +19,19 @@ from syndicator import actions
 from syndicator.app import App
 from syndicator.desk import edits as desk_edits
 from syndicator.desk import views
-from syndicator.desk.auth import LOGIN_COOKIE, SESSION_COOKIE, Sessions, Who, cookie, cookies, form, is_https, secured
+from syndicator.desk.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Sessions,
+    Who,
+    client_address,
+    cookie,
+    cookies,
+    form,
+    is_https,
+    same_origin,
+    secured,
+)
 from syndicator.desk.pages import page
 from syndicator.desk.settings import DeskSettings
 from syndicator.errors import SyndicatorError
@@ -140,8 +152,6 @@ class Desk:
         return self._login_form(req, 200, "")
 
     async def login(self, req: HttpRequest) -> HttpResponse:
-        from syndicator.desk.auth import same_origin
-
         fields = form(req)
         expected = cookies(req).get(LOGIN_COOKIE, "")
         if not expected or not secrets.compare_digest(fields.get("csrf", "").encode(), expected.encode()):
@@ -149,11 +159,12 @@ class Desk:
         if not same_origin(req):
             return self._login_form(req, 403, "This login did not come from the desk's own page.")
         user = fields.get("user", "").strip()
-        token, why = await self.sessions.login(user, fields.get("password", ""), req.peer.rsplit(":", 1)[0])
+        address = client_address(req, self.settings)
+        token, why = await self.sessions.login(user, fields.get("password", ""), address)
         if token is None:
             return self._login_form(req, 429 if why.startswith("Too many") else 401, why, user)
         await asyncio.to_thread(
-            desk_store.audit, self.app.store, user=user, action="login", now=self.app.clock(), lines=[req.peer]
+            desk_store.audit, self.app.store, user=user, action="login", now=self.app.clock(), lines=[address]
         )
         secure = is_https(req, self.settings)
         max_age = int(self.settings.session_max.total_seconds())
@@ -304,6 +315,8 @@ class Desk:
 
 
 def desk_routes(app: App, settings: DeskSettings) -> list[Route]:
+    if not desk_store.list_users(app.store):
+        log.warning("desk.no_users", hint="nobody can log in yet: add one with `syndicator desk-user add NAME`")
     return Desk(app, settings).routes()
 
 

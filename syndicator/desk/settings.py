@@ -15,6 +15,9 @@ class DeskSettings:
     # the session cookie's Secure flag: "auto" sets it when the request came over HTTPS (the scheme, or a proxy's
     # X-Forwarded-Proto) or public_url is https
     secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # behind a reverse proxy you run: the client's address is the last X-Forwarded-For entry (the one the proxy
+    # added), for the per-address login limit and the audit trail; otherwise every login would share the proxy's
+    proxy_headers: bool = False
     public_url: str = ""  # how editors reach the desk, e.g. "https://desk.example.org" (links in `preview --png`)
     session_idle: timedelta = timedelta(hours=12)  # a session unused this long ends
     session_max: timedelta = timedelta(days=7)  # and every session ends this long after its login

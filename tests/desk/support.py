@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from starlette.types import ASGIApp
+
 from syndicator import config
 from syndicator.app import App
 from syndicator.desk import passwords
@@ -136,7 +138,7 @@ class Desk:
     feed_path: Path
     users: dict[str, str] = field(default_factory=dict)
 
-    def asgi(self):  # type: ignore[no-untyped-def]
+    def asgi(self) -> ASGIApp:
         assert self.app.config.desk is not None
         return build_app(desk_routes(self.app, self.app.config.desk))
 
@@ -170,7 +172,7 @@ class Desk:
 
         with self.app.store.engine.connect() as conn:
             rows = conn.execute(select(t.articles.c.id, t.articles.c.title)).all()
-        return next(r.id for r in rows if title_part in r.title)
+        return int(next(r.id for r in rows if title_part in r.title))
 
 
 @functools.cache

@@ -8,6 +8,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -39,11 +40,14 @@ def client(desk: Desk) -> TestClient:
     return TestClient(desk.asgi(), follow_redirects=False)
 
 
-def login(c: TestClient, user: str = "ed", password: str = PASSWORD, **headers: str) -> object:
+def login(c: TestClient, user: str = "ed", password: str = PASSWORD, **headers: str) -> httpx.Response:
     page = c.get("/desk/login")
     token = CSRF.search(page.text)
     assert token, page.text
-    return c.post("/desk/login", data={"csrf": token.group(1), "user": user, "password": password}, headers=headers)
+    answer: httpx.Response = c.post(
+        "/desk/login", data={"csrf": token.group(1), "user": user, "password": password}, headers=headers
+    )
+    return answer
 
 
 def csrf_of(c: TestClient, path: str = "/desk/") -> str:
@@ -286,3 +290,14 @@ def test_a_whatsapp_template_message_is_drawn_but_not_editable(desk: Desk) -> No
     token = csrf_of(c)
     refused = c.post(f"/desk/deliveries/{wa.id}/edit", data={"csrf": token, "text": "hello"})
     assert refused.status_code == 422 and desk_store.edits_for(desk.app.store, [wa.id]) == {}
+
+
+def test_behind_a_proxy_the_address_limit_counts_the_client_not_the_proxy(tmp_path: Path) -> None:
+    desk = make_desk(tmp_path, desk_extra="proxy_headers = true\nlogin_attempts_per_address = 2")
+    desk.add_user("ed")
+    c = client(desk)
+    for name in ("a", "b"):  # two names from one client: its address is at the limit
+        assert login(c, user=name, **{"x-forwarded-for": "203.0.113.7"}).status_code == 401
+    assert login(c, **{"x-forwarded-for": "203.0.113.7"}).status_code == 429
+    assert login(c, **{"x-forwarded-for": "198.51.100.2"}).status_code == 303
+    assert [e.lines for e in desk_store.audit_entries(desk.app.store) if e.action == "login"] == [["198.51.100.2"]]
