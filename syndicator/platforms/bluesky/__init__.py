@@ -12,9 +12,8 @@ from datetime import timedelta
 from syndicator.limits import Quota
 from syndicator.platforms.bluesky.measure import BLUESKY_LIMIT, bluesky_length
 from syndicator.platforms.bluesky.render import DEFAULT_TEMPLATE, render_bluesky
-from syndicator.platforms.bluesky.settings import APP_PASSWORD_PATTERN, JWT_PATTERN, BlueskySettings
-from syndicator.platforms.spec import Capabilities, PlatformSpec, SecretPattern
-from syndicator.redaction import MARK
+from syndicator.platforms.bluesky.settings import BlueskySettings
+from syndicator.platforms.spec import Capabilities, PlatformSpec
 
 __all__ = ["SPEC", "BlueskySettings"]
 
@@ -34,8 +33,5 @@ SPEC = PlatformSpec(
     capabilities=Capabilities(edit=False, delete=True, media=True),
     publisher="syndicator.platforms.bluesky.publisher:BlueskyPublisher",
     loggers=("atproto", "atproto_client", "atproto_core"),
-    secret_patterns=(
-        SecretPattern(JWT_PATTERN, MARK, ("eyj",)),
-        SecretPattern(APP_PASSWORD_PATTERN, MARK, ("-",)),
-    ),
+    # its secrets: the app password (a known value, redacted as such) and session JWTs (redaction.PATTERNS)
 )

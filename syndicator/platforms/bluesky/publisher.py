@@ -59,7 +59,7 @@ from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, R
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.bluesky.facets import Facet, find_facets
-from syndicator.platforms.bluesky.settings import APP_PASSWORD_PATTERN, JWT_PATTERN, BlueskySettings
+from syndicator.platforms.bluesky.settings import BlueskySettings
 from syndicator.platforms.delivery_doubt import nothing_sent, status_maybe_sent
 from syndicator.platforms.http import from_unix, header_int, protect_loggers, redact
 
@@ -105,7 +105,7 @@ class BlueskyPublisher(Publisher):
         if not password:
             raise ConfigError("missing secret: app_password", key=f"targets.{target.name}.app_password_env")
         self._password = password
-        protect_loggers(LIBRARY_LOGGERS, [password], (JWT_PATTERN, APP_PASSWORD_PATTERN))
+        protect_loggers(LIBRARY_LOGGERS, [password])  # session JWTs: redaction.PATTERNS has their shape
         self._now = now
         self._timeout = target.timeout.total_seconds()
         self.service = (target.api_base or DEFAULT_SERVICE).rstrip("/")

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-# the shapes of its secrets, redacted wherever they appear: session JWTs (access and refresh), app passwords
-JWT_PATTERN = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
-APP_PASSWORD_PATTERN = re.compile(r"(?<![A-Za-z0-9-])[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}(?![A-Za-z0-9-])")
 
 
 @dataclass(frozen=True)
