@@ -1,4 +1,5 @@
-"""Text preparation: cleaning input, feed HTML → rich text, where text may be cut, and cutting it.
+"""Text preparation: cleaning input, feed HTML → rich text (the parse itself is `html_text`'s), where text may be
+cut, and cutting it (for posts, and for the excerpts sources store).
 
 Cutting happens at a word boundary (at a grapheme boundary in scripts written without spaces, or inside a very
 long word), never inside a grapheme cluster, a URL or a hashtag, and ends with an ellipsis.
@@ -12,11 +13,11 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
-from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 from syndicator.render import rich as rt
 from syndicator.render.graphemes import RangeSet, boundaries
+from syndicator.render.html_text import LINE, PARAGRAPH, reduce_html
 from syndicator.render.links import clean_url
 from syndicator.render.rich import Rich, Span
 
@@ -71,117 +72,6 @@ def looks_like_html(text: str) -> bool:
 
 # --- HTML → rich text -----------------------------------------------------------------------------------------
 
-_INLINE_MARKS = {
-    "b": rt.BOLD, "strong": rt.BOLD, "i": rt.ITALIC, "em": rt.ITALIC, "cite": rt.ITALIC, "dfn": rt.ITALIC,
-    "var": rt.ITALIC, "u": rt.UNDERLINE, "ins": rt.UNDERLINE, "s": rt.STRIKE, "strike": rt.STRIKE,
-    "del": rt.STRIKE, "code": rt.CODE, "kbd": rt.CODE, "samp": rt.CODE, "tt": rt.CODE, "pre": rt.PRE,
-}  # fmt: skip
-_BLOCK_TAGS = (
-    "p div section article header footer aside nav main h1 h2 h3 h4 h5 h6 ul ol li dl dt dd table thead tbody "
-    "tfoot tr blockquote figure hr address details summary form fieldset pre caption"
-)
-_SKIP_TAGS = (  # their content is not text a reader of the post wants
-    "script style template noscript iframe object embed svg math head title figcaption select textarea "
-    "button audio video canvas"
-)
-_VOID_TAGS = "area base br col embed hr img input link meta param source track wbr"
-_BLOCKS, _SKIP, _VOID = (frozenset(tags.split()) for tags in (_BLOCK_TAGS, _SKIP_TAGS, _VOID_TAGS))
-_PARAGRAPH = "\x1d"  # placeholder for a block boundary while parsing
-_LINE = "\x1e"  # placeholder for <br>
-
-
-class _Reducer(HTMLParser):
-    """The open elements are a stack; what it implies (marks, innermost link, open tags) is kept up to date as it
-    changes, so each piece of text costs the same however deep the markup: never-closed tags (`<p>a<p>b…`) made
-    every piece cost the depth, quadratic in a hostile or careless body."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base_url = base_url
-        self.stack: list[tuple[str, str | None, str | None]] = []  # tag, mark, href
-        self.skip = 0
-        self.spans: list[Span] = []
-        self._marks: dict[str, int] = {}  # mark → open elements carrying it
-        self._open: dict[str, int] = {}  # tag → open elements of it
-        self._links: list[tuple[int, str]] = []  # (stack index, href) of open links, innermost last
-        self._style_now: tuple[frozenset[str], str | None] | None = None
-
-    def _style(self) -> tuple[frozenset[str], str | None]:
-        if self._style_now is None:
-            marks = frozenset(m for m, n in self._marks.items() if n)
-            self._style_now = (marks, self._links[-1][1] if self._links else None)
-        return self._style_now
-
-    def _push(self, tag: str, mark: str | None, href: str | None) -> None:
-        self.stack.append((tag, mark, href))
-        self._open[tag] = self._open.get(tag, 0) + 1
-        if mark:
-            self._marks[mark] = self._marks.get(mark, 0) + 1
-        if href:
-            self._links.append((len(self.stack) - 1, href))
-        self._style_now = None
-
-    def _pop_to(self, index: int) -> None:
-        for tag, mark, _ in self.stack[index:]:
-            self._open[tag] -= 1
-            if mark:
-                self._marks[mark] -= 1
-        del self.stack[index:]
-        while self._links and self._links[-1][0] >= index:
-            self._links.pop()
-        self._style_now = None
-
-    def _emit(self, text: str) -> None:
-        marks, href = self._style()
-        self.spans.append(Span(text, marks, href))
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            if tag not in _VOID:
-                self.skip += 1
-            return
-        if tag == "br":
-            self._emit(_LINE)
-            return
-        if tag in _BLOCKS:
-            self._emit(_PARAGRAPH)
-        if tag in ("td", "th"):
-            self._emit(" ")
-        if tag in _VOID:
-            return
-        href = None
-        if tag == "a":
-            raw = dict(attrs).get("href") or ""
-            href = _absolute_http(raw, self.base_url)
-        self._push(tag, _INLINE_MARKS.get(tag), href)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self._emit(_LINE)
-        elif tag in _BLOCKS:
-            self._emit(_PARAGRAPH)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            if tag not in _VOID:
-                self.skip = max(0, self.skip - 1)
-            return
-        if tag in _BLOCKS:
-            self._emit(_PARAGRAPH)
-        if not self._open.get(tag):
-            return
-        for i in range(len(self.stack) - 1, -1, -1):  # down to the element it closes, all of which are popped
-            if self.stack[i][0] == tag:
-                self._pop_to(i)
-                break
-
-    def handle_data(self, data: str) -> None:
-        if self.skip:
-            return
-        if self._open.get("pre"):
-            data = data.replace("\n", _LINE)
-        self._emit(data)
-
 
 def _absolute_http(href: str, base_url: str) -> str | None:
     href = clean(href).strip()
@@ -198,14 +88,7 @@ def _absolute_http(href: str, base_url: str) -> str | None:
 
 def html_to_rich(markup: str, base_url: str = "") -> Rich:
     """Feed HTML reduced to styled text: paragraphs separated by a blank line, inline styles and links kept."""
-    parser = _Reducer(base_url)
-    try:
-        parser.feed(markup)
-        parser.close()
-        spans = parser.spans
-    except Exception:  # the stdlib parser is lenient, but never let odd markup stop a post
-        spans = [Span(html.unescape(re.sub(r"<[^>]*>?", " ", markup)))]
-    return normalize_space(spans)
+    return normalize_space(reduce_html(markup, lambda href: _absolute_http(href, base_url)))
 
 
 def normalize_space(spans: list[Span] | Rich) -> Rich:
@@ -215,9 +98,9 @@ def normalize_space(spans: list[Span] | Rich) -> Rich:
     pending_breaks = 0  # 1: line break, 2: paragraph break
     started = False
     for span in spans:
-        pieces = re.split(f"([{_LINE}{_PARAGRAPH}])", span.text)
+        pieces = re.split(f"([{LINE}{PARAGRAPH}])", span.text)
         text = "".join(
-            "\n" if p == _LINE else "\n\n" if p == _PARAGRAPH else _SPACE_RUN.sub(" ", clean(p).replace("\n", " "))
+            "\n" if p == LINE else "\n\n" if p == PARAGRAPH else _SPACE_RUN.sub(" ", clean(p).replace("\n", " "))
             for p in pieces
         )
         buf: list[str] = []
@@ -281,11 +164,7 @@ def summary_from(summary: str, content_html: str, base_url: str, max_chars: int)
     if tail and tail.start() > 0:
         value = rt.rstrip(rt.prefix(value, tail.start()))
         value = rt.merge([*value, Span(ELLIPSIS)])
-    if max_chars and len(rt.plain(value)) > max_chars:
-        # where to cut near max_chars depends on the text around it, not on a long tail
-        cuts = [c for c in cut_points(rt.prefix(value, max_chars + _CUT_CONTEXT)) if c <= max_chars]
-        value = cut(value, cuts[-1] if cuts else 0)
-    return value
+    return cut_within(value, max_chars) if max_chars else value
 
 
 def _opening(content_html: str, base_url: str) -> list[Rich]:
@@ -416,6 +295,20 @@ def _outside(points: list[int], ranges: list[tuple[int, int]]) -> list[int]:
 
 
 _STRIP_BEFORE_ELLIPSIS = " \n,;:.-–—/([{«‹“‘\"'،؛·\u200c\u200d"
+
+
+def cut_within(value: Rich, max_chars: int) -> Rich:
+    """`value` cut at its last cut point within `max_chars` code points (then an ellipsis), or whole if it fits."""
+    if len(rt.plain(value)) <= max_chars:
+        return value
+    # where to cut near max_chars depends on the text around it, not on a long tail
+    cuts = [c for c in cut_points(rt.prefix(value, max_chars + _CUT_CONTEXT)) if c <= max_chars]
+    return cut(value, cuts[-1] if cuts else 0)
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """Plain `text` cut as `cut_within` cuts: at a word boundary, never inside a URL, hashtag or grapheme."""
+    return text if len(text) <= max_chars else rt.plain(cut_within(rt.text_span(text), max_chars))
 
 
 def cut(value: Rich, keep: int) -> Rich:

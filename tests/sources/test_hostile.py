@@ -307,10 +307,10 @@ def test_many_items_parse_in_reasonable_time() -> None:
     )
     data = f"<rss><channel><title>big</title>{items}</channel></rss>".encode()
     assert len(data) > 5_000_000
-    start = time.monotonic()
+    start = time.process_time()  # this process's CPU: tests of others running beside it on two cores do not count
     parsed = parse(data, feed="t")
     assert len(parsed.articles) == 20_000
-    assert time.monotonic() - start < 5
+    assert time.process_time() - start < 5
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -347,6 +347,26 @@ def test_summary_from_content_when_there_is_no_description() -> None:
     assert short.articles[0].summary == "Short & sweet."
 
 
+def test_excerpt_is_cut_as_a_post_is_cut() -> None:
+    # the one word-boundary cut (render.text.truncate): never inside a URL, no dangling "." before the "…"
+    url = "https://www.example.org/a/long/path/" + "x" * 40
+    text = "word " * 50 + "End of sentence. " + url + " more words after it " * 5
+    body = f"<![CDATA[<p>{text}</p>]]>"
+    article = one(rss(item(f"<title>t</title><link>https://x.org/a/</link><content:encoded>{body}</content:encoded>")))
+    summary = article.articles[0].summary
+    assert summary == "word " * 49 + "word End of sentence…"
+
+
+def test_summary_text_is_the_shared_parse_of_the_markup() -> None:
+    # the text a post shows for the same markup (render.html_text), then ingest's own repairs and clean-up
+    description = (
+        "&lt;p&gt;safe&lt;iframe src='https://x.org/'&gt;fallback&lt;/iframe&gt; &lt;svg&gt;&lt;title&gt;tree"
+        "&lt;/title&gt;&lt;/svg&gt;un&lt;b&gt;believ&lt;/b&gt;able caf\u00c3\u00a9&lt;/p&gt;&lt;!-- never closed"
+    )
+    parsed = one(rss(item(f"<title>t</title><link>https://x.org/a/</link><description>{description}</description>")))
+    assert parsed.articles[0].summary == "safe unbelievable café"
+
+
 def test_categories_decoded_deduplicated_in_order() -> None:
     cats = (
         "<category><![CDATA[News &amp; Views]]></category><category>Albania</category>"

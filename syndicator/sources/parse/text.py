@@ -1,31 +1,23 @@
 """Plain text of feed fields: HTML → text, double-escaping and mojibake repaired, WordPress boilerplate removed,
-excerpts of a body cut at a word boundary, and the first real image of a fragment."""
+excerpts of a body cut at a word boundary, and the first real image of a fragment.
+
+The HTML parse and the cut are the renderer's (`render.html_text`, `render.text.truncate`), so a stored summary
+and a post read the same markup the same way; what only ingest needs is done here on top of them.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 
+from syndicator.render.html_text import html_to_plain
+from syndicator.render.text import truncate
 from syndicator.sources.urls import absolute_url
 
 SUMMARY_CHARS = 300
 """A summary made from an entry's content is cut at a word boundary near this many characters."""
 
 
-_TAGS = re.compile(
-    r"<!--.*?(?:-->|$)"
-    r"|<(script|style|noscript|template)\b[^<>]*>.*?(?:</\1\s*>|$)"
-    r"|<(/?)([A-Za-z][\w:-]{0,40})[^<>]*>"
-    r"|<![^<>]*>|<\?[^<>]*>",
-    re.S | re.I,
-)
-_INLINE_TAGS = frozenset(
-    {
-        "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins", "kbd",
-        "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
-        "tt", "u", "var", "wbr",
-    }
-)  # fmt: skip
 _KNOWN_TAGS = re.compile(
     r"</?(?:a|abbr|b|br|cite|code|div|em|font|h[1-6]|i|img|li|ol|p|q|s|small|span|strike|strong|sub|sup|u|ul)"
     r"\b[^<>]*>",
@@ -34,23 +26,10 @@ _KNOWN_TAGS = re.compile(
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
-def _tag_space(match: re.Match[str]) -> str:
-    name = match.group(3)
-    if name is not None and name.lower() in _INLINE_TAGS:
-        return ""
-    return " "
-
-
 def html_to_text(value: str) -> str:
-    """Plain text of an HTML fragment: tags (and script/style bodies, comments) removed, entities decoded,
-    whitespace (including no-break spaces) collapsed to single spaces, cp1252/UTF-8 mix-ups repaired."""
-    if not value:
-        return ""
-    if "<" in value:
-        value = _TAGS.sub(_tag_space, value)
-    if "&" in value:
-        value = html.unescape(value)
-    return _repair(" ".join(value.split()))
+    """Plain text of an HTML fragment, on one line: the text a reader sees (the shared parse, `html_to_plain`),
+    then cp1252/UTF-8 mix-ups repaired."""
+    return _repair(html_to_plain(value)) if value else ""
 
 
 def _plain_or_html(value: str, is_html: bool) -> str:
@@ -64,7 +43,7 @@ def _plain_or_html(value: str, is_html: bool) -> str:
             if "&" in text and _ENTITY_LIKE.search(text):
                 text = html.unescape(text)
             if "<" in text and _KNOWN_TAGS.search(text):
-                text = _TAGS.sub(_tag_space, text)
+                text = html_to_plain(text)
             text = " ".join(text.split())
         return text
     if "&" in value and _ENTITY_LIKE.search(value):
@@ -140,7 +119,7 @@ def _strip_boilerplate(text: str) -> str:
 
 
 def _excerpt(content_html: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first ~`limit` characters of an HTML body's text, cut at a word boundary."""
+    """The first `limit` characters of an HTML body's text (then "…"), cut where a post would be cut."""
     size = 4096
     while True:
         whole = size >= len(content_html)
@@ -153,17 +132,8 @@ def _excerpt(content_html: str, limit: int = SUMMARY_CHARS) -> str:
         if whole:
             text = _strip_boilerplate(text)
         if whole or len(text) > limit + 50:
-            return _truncate(text, limit)
+            return truncate(text, limit)
         size *= 4
-
-
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit + 1]
-    space = cut.rfind(" ")
-    cut = cut[:space] if space >= limit * 0.6 else cut[:limit]
-    return cut.rstrip(" ,;:-–—") + "…"
 
 
 _IMG = re.compile(r"<img\b[^<>]*>", re.I)
