@@ -277,14 +277,15 @@ class Desk:
         return self._edit_form(who, d, row, d.post.text, None, 200)
 
     def _edit_form(
-        self, who: Who, d: Any, row: dict[str, Any], text: str, error: str | None, status: int
-    ) -> HttpResponse:
+        self, who: Who, d: Any, row: dict[str, Any], text: str, error: str | None, status: int,
+        checked: views.PostPreview | None = None,
+    ) -> HttpResponse:  # fmt: skip
         why = desk_edits.editable(d.post)
         if why is None and d.state not in desk_store.EDITABLE_STATES:
             why = f"this post is {d.state}: only a post that has not gone out can be edited"
         rtl = d.post.extra.get("direction") == "rtl"
         return self._page("edit.html", who, status, title="Edit post", d=d, row=row, text=text, error=error,
-                          not_editable=why, rtl=rtl)  # fmt: skip
+                          not_editable=why, rtl=rtl, checked=checked)  # fmt: skip
 
     async def edit(self, req: HttpRequest, who: Who) -> HttpResponse:
         delivery_id = path_id(req)
@@ -292,13 +293,18 @@ class Desk:
         if found is None:
             return self.refusal(404, "There is no such post.", who)
         d, row = found
-        typed = form(req).get("text", "")
+        fields = form(req)
+        typed = fields.get("text", "")
         if d.state not in desk_store.EDITABLE_STATES:
             return self._edit_form(who, d, row, typed, f"Not saved: this post is {d.state}.", 409)
         try:
             text, length = desk_edits.checked(d.post, typed)
         except desk_edits.EditRefused as exc:
             return self._edit_form(who, d, row, typed, f"Not saved: {exc}.", 422)
+        if fields.get("check"):  # "Check": drawn as it would go out, nothing saved
+            post = desk_edits.with_text(d.post, text, length)
+            drawn = views.PostPreview(d.target, d.post.platform, d.target, post, d)
+            return self._edit_form(who, d, row, text, None, 200, checked=drawn)
         now = self.app.clock()
         saved = await asyncio.to_thread(
             desk_store.save_edit, self.app.store, delivery_id, text=text, length=length, user=who.user, now=now

@@ -206,6 +206,11 @@ def test_a_forged_cross_site_form_is_refused(browser: Any, site: tuple[Desk, str
     with page.expect_navigation():
         page.click("button")
     assert page.locator("body").inner_text().strip() != ""
-    assert {str(d.state) for d in manage.latest_deliveries(desk.app.store, article)} == {"pending"}
+    assert "not logged in" in page.locator(".error").inner_text()  # SameSite=Strict: no session cookie went
     shot(page, "05-csrf-refused")
+    # the same form from the browser's own session (its cookies, as a script on a desk page would send them)
+    # but without the page's token: refused too
+    answer = context.request.post(f"{base}/desk/articles/{article}/act", form={"action": "hold", "csrf": "guess"})
+    assert answer.status == 403 and "out of date" in answer.text()
+    assert {str(d.state) for d in manage.latest_deliveries(desk.app.store, article)} == {"pending"}
     context.close()

@@ -301,3 +301,14 @@ def test_behind_a_proxy_the_address_limit_counts_the_client_not_the_proxy(tmp_pa
     assert login(c, **{"x-forwarded-for": "203.0.113.7"}).status_code == 429
     assert login(c, **{"x-forwarded-for": "198.51.100.2"}).status_code == 303
     assert [e.lines for e in desk_store.audit_entries(desk.app.store) if e.action == "login"] == [["198.51.100.2"]]
+
+
+def test_check_draws_the_edited_post_without_saving_it(desk: Desk) -> None:
+    c = client(desk)
+    login(c)
+    article = desk.article_id("تهران")
+    tg = next(d for d in manage.latest_deliveries(desk.app.store, article) if d.target == "telegram")
+    token = csrf_of(c, f"/desk/deliveries/{tg.id}/edit")
+    r = c.post(f"/desk/deliveries/{tg.id}/edit", data={"csrf": token, "text": "<b>خبر</b> فوری", "check": "1"})
+    assert r.status_code == 200 and "not saved yet" in r.text and "<b>خبر</b>" in r.text and "8 / 1024" in r.text
+    assert desk_store.edits_for(desk.app.store, [tg.id]) == {}
