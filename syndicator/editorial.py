@@ -65,6 +65,7 @@ class Choices:
     skip: frozenset[str] = frozenset()
     texts: Mapping[str, str] = field(default_factory=dict)
     terms: frozenset[str] = frozenset()  # the post's term slugs as WordPress has them (REST API), matched like tags
+    image_alt: str = ""  # the featured image's alt text (REST media `alt_text`): the feed does not carry it
 
     def to_json(self) -> str:
         return json.dumps(
@@ -73,6 +74,7 @@ class Choices:
                 "skip": sorted(self.skip),
                 "texts": dict(sorted(self.texts.items())),
                 "terms": sorted(self.terms),
+                "image_alt": self.image_alt,
             },
             ensure_ascii=False,
         )
@@ -85,6 +87,7 @@ class Choices:
             frozenset(data.get("skip") or ()),
             dict(data.get("texts") or {}),
             frozenset(data.get("terms") or ()),
+            str(data.get("image_alt") or ""),
         )
 
 
@@ -218,8 +221,11 @@ class Plan:
         return [n for n in names if n not in self.kept_off]
 
     def article_for(self, target: TargetSettings) -> Article:
+        article = self.article
+        if article.image_url and not article.image_alt and self.choices.image_alt:
+            article = replace(article, image_alt=self.choices.image_alt)
         text = _lookup(self.choices.texts, target)
-        return replace(self.article, social_text=text) if text else self.article
+        return replace(article, social_text=text) if text else article
 
 
 def decide(article: Article, feed: FeedSettings, targets: Mapping[str, TargetSettings], choices: Choices) -> Plan:

@@ -133,4 +133,10 @@ def render_text(prep: Prepared, template: Template, serialize: Serializer, measu
 
 def common_extra(prep: Prepared, result: Composed) -> dict[str, object]:
     """Post.extra entries every platform shares: text direction and the hashtags the post carries."""
-    return {"direction": "rtl" if prep.rtl else "ltr", "hashtags": rt.plain(result.fields.get("hashtags", ())).split()}
+    extra: dict[str, object] = {
+        "direction": "rtl" if prep.rtl else "ltr",
+        "hashtags": rt.plain(result.fields.get("hashtags", ())).split(),
+    }
+    if prep.image_url and prep.article.image_alt:
+        extra["image_alt"] = prep.article.image_alt  # for the platforms that describe images (X, Bluesky, ...)
+    return extra

@@ -14,7 +14,7 @@ another host goes through the outbound guard like any URL from outside.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,6 +165,10 @@ def choices_of(data: dict[str, Any]) -> Choices | None:
     """The plugin's meta (`meta.syndicator_*`), with the post's control terms matched by their WordPress slug
     (a tag named anything whose slug is `social-skip-x`); None when the post says nothing either way."""
     choices = editorial_meta(_dict(data).get("meta"))
+    media = _list(_dict(data.get("_embedded")).get("wp:featuredmedia"))
+    alt = html_to_text(_raw(_dict(media[0]).get("alt_text"), _RAW_SUMMARY)) if media else ""
+    if alt.strip():
+        choices = replace(choices or Choices(), image_alt=clean.clean_text(alt, ALT_CHARS).strip())
     slugs = []
     for group in _list(_dict(data.get("_embedded")).get("wp:term")):
         for term in _list(group):

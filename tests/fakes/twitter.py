@@ -6,6 +6,7 @@ signature itself is not verified), answers 403 "duplicate content" for a text al
 rate-limit headers. `window_limit` posts per window are allowed, then 429 with `x-rate-limit-reset`; optional
 24-hour limits behave the same with the `x-user-limit-24hour-*` / `x-app-limit-24hour-*` headers. Time never
 passes by itself: tests move `window_reset` / `day_reset` or call `reset_windows()`.
+`POST /2/media/metadata` sets an uploaded image's alt text (kept in `alt_texts`).
 
 It also serves images for upload tests: `GET /image.jpg` (a tiny JPEG), `/big.jpg` (over 5 MB), `/fake.jpg`
 (labelled image/jpeg, rejected by the upload), `/page.html` (not an image). `overrides[(method, path)]` answers a
@@ -78,6 +79,7 @@ class FakeX(FakeServer):
         self.tweets: dict[str, Tweet] = {}
         self.texts: list[str] = []  # every text accepted, in order (deleted ones too)
         self.media: dict[str, bytes] = {}
+        self.alt_texts: dict[str, str] = {}  # media id → its alt text (POST /2/media/metadata)
         self.permissions_ok = True  # False: POST/DELETE answer 403 oauth1-permissions
         self.overrides: dict[tuple[str, str], Response] = {}  # (method, path) → this answer, every time
         self._state = threading.Lock()
@@ -124,6 +126,8 @@ class FakeX(FakeServer):
                 return Response(200, body, headers=self._window_headers())
             if request.method == "POST" and request.path == "/2/media/upload":
                 return self._upload(request)
+            if request.method == "POST" and request.path == "/2/media/metadata":
+                return self._metadata(request)
         return Response(404, {"title": "Not Found Error", "type": "about:blank", "status": 404, "detail": "nope"})
 
     def _auth_problem(self, request: Request) -> Response | None:
@@ -187,6 +191,17 @@ class FakeX(FakeServer):
             "image": {"image_type": "image/jpeg", "w": 1, "h": 1},
         }
         return Response(200, {"data": data})
+
+    def _metadata(self, request: Request) -> Response:
+        body = request.json() or {}
+        media_id = str(body.get("id") or "")
+        text = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if media_id not in self.media:
+            return Response(400, {"errors": [{"message": f"media id {media_id} not found"}]})
+        if not isinstance(text, str) or not text or len(text) > 1000:
+            return Response(400, {"errors": [{"message": "alt_text.text must be 1-1000 characters"}]})
+        self.alt_texts[media_id] = text
+        return Response(200, {"data": {"id": media_id, "associated_metadata": True}})
 
     # -- rate limits ---------------------------------------------------------------------------------------
 

@@ -148,7 +148,7 @@ async def test_upload_goes_to_upload_base_when_configured(fake: FakeX, make: Mak
     ("path", "problem"),
     [
         ("/page.html", "did not serve an image"),
-        ("/big.jpg", "5 MB"),
+        ("/big.jpg", "over the 5 MB limit and cannot be resized"),  # not a real JPEG: nothing to resize
         ("/missing.jpg", "HTTP 404"),
         ("/fake.jpg", "X rejected the image"),
     ],

@@ -89,6 +89,10 @@ class FakeWordPress(FakeServer):
 
     def _item(self, post: WPPost) -> str:
         cats = "".join(f"<category><![CDATA[{name}]]></category>" for name, _ in post.tags)
+        if post.image is not None:  # a featured-image-in-feed plugin's enclosure
+            ext = "png" if post.image_type == "image/png" else "jpg"
+            url = f"{self.url}/media/{post.id}.{ext}"
+            cats += f'<enclosure url="{url}" length="{len(post.image)}" type="{post.image_type}"/>'
         return (
             f"<item><title>{escape(post.title)}</title><link>{self.link(post.id)}</link>"
             f'<guid isPermaLink="false">{self.guid(post.id)}</guid>'

@@ -46,6 +46,7 @@ from requests_oauthlib import OAuth1
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.images import ImageLimits, ImageProblem, fit
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.delivery_doubt import answer_lost, nothing_sent, status_maybe_sent
@@ -67,6 +68,10 @@ TWEEPY_HOST = "https://api.twitter.com"  # what tweepy 4.17 hard-codes in BaseCl
 DEFAULT_UPLOAD_BASE = "https://api.x.com"
 MEDIA_UPLOAD_PATH = "/2/media/upload"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_IMAGE_SIDE = 4096  # X's own cap for a photo's longest side: bigger ones are scaled down before the upload
+DOWNLOAD_MAX_BYTES = 25 * 1024 * 1024  # a camera original is fetched, then fitted to MAX_IMAGE_BYTES (images.fit)
+MEDIA_METADATA_PATH = "/2/media/metadata"
+ALT_TEXT_CHARS = 1_000  # X's limit for alt text
 DEFAULT_RETRY_AFTER = timedelta(minutes=15)  # a 429 without a usable reset header
 SECRET_NAMES = ("api_key", "api_secret", "access_token", "access_token_secret")
 LIBRARY_LOGGERS = ("tweepy", "requests", "urllib3", "oauthlib", "requests_oauthlib", "syndicator.platforms")
@@ -147,6 +152,12 @@ class TwitterPublisher(Publisher):
                     raise Transient(f"image upload: {exc}", code=exc.code, maybe_sent=False) from exc
                 if media_id:
                     media_ids.append(media_id)
+                    alt = str(post.extra.get("image_alt") or "").strip()
+                    if alt:  # the image's description for those who cannot see it (WordPress's alt_text)
+                        alt_problem = await asyncio.to_thread(self._describe_media, media_id, alt)
+                        if alt_problem:
+                            extra["alt_error"] = alt_problem
+                            log.warning("x alt text dropped", extra={"target": self.target.name, "error": alt_problem})
             if problem:
                 extra["image_error"] = problem
                 log.warning("x image dropped", extra={"target": self.target.name, "image_error": problem})
@@ -220,7 +231,7 @@ class TwitterPublisher(Publisher):
         timeout bounds the whole download (resolution, redirects, every read), not each read."""
         try:
             got = self._outbound.fetch(
-                url, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES, content_types=("image/",), purpose="image"
+                url, timeout=self._timeout, max_bytes=DOWNLOAD_MAX_BYTES, content_types=("image/",), purpose="image"
             )
         except OutboundError as exc:
             return None, _image_problem(exc, self._timeout)
@@ -229,7 +240,31 @@ class TwitterPublisher(Publisher):
         if not got.body:
             return None, "image download returned no data"
         name = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
-        return _Image(got.body, got.content_type, name), None
+        body, content_type = got.body, got.content_type
+        if len(body) > MAX_IMAGE_BYTES:  # within the limit it goes as it came (X scales large sides itself)
+            try:
+                fitted = fit(body, content_type, ImageLimits(max_bytes=MAX_IMAGE_BYTES, max_side=MAX_IMAGE_SIDE))
+            except ImageProblem as exc:
+                return None, f"image is over the 5 MB limit and cannot be resized: {exc}"
+            body, content_type = fitted.data, fitted.content_type
+            name = name.rsplit(".", 1)[0] + (".png" if content_type == "image/png" else ".jpg")
+        return _Image(body, content_type, name), None
+
+    def _describe_media(self, media_id: str, alt: str) -> str | None:
+        """Alt text on an uploaded image (v2 media metadata); why not, or None. Never raises: the post goes
+        without the description rather than not at all."""
+        try:
+            response = self._upload.post(
+                f"{self._upload_base}{MEDIA_METADATA_PATH}",
+                json={"id": media_id, "metadata": {"alt_text": {"text": alt[:ALT_TEXT_CHARS]}}},
+                auth=OAuth1(*self._keys),
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            return f"alt text not set: {exc.__class__.__name__}"
+        if response.status_code >= 300:
+            return f"alt text not set: HTTP {response.status_code} {_summary(response)}".rstrip()
+        return None
 
     def _upload_media(self, image: _Image) -> tuple[str | None, str | None]:
         """X v2 simple upload. Returns (media_id, None), or (None, why) when X rejects the image itself;
@@ -352,7 +387,7 @@ def _image_problem(exc: OutboundError, timeout: float) -> str:
     if exc.reason == "content_type":
         return f"image URL did not serve an image ({exc})"
     if exc.reason == "too_large":
-        return "image is over the 5 MB limit"
+        return "image is over the 25 MB download limit"
     if exc.reason == "timeout":
         return f"image download took longer than {timeout:g}s"
     return f"image download failed: {exc}"
