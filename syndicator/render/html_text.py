@@ -45,6 +45,14 @@ _VOID_TAGS = "area base br col embed hr img input link meta param source track w
 _SPACED_TAGS = "td th mi mn mo ms mtext"  # table cells and MathML tokens: words of their own
 _BLOCKS, _SKIP, _VOID, _SPACED = (frozenset(t.split()) for t in (_BLOCK_TAGS, _SKIP_TAGS, _VOID_TAGS, _SPACED_TAGS))
 
+COMMON_TAG = re.compile(
+    r"</?(?:a|abbr|b|blockquote|br|cite|code|div|em|figure|font|h[1-6]|i|img|li|ol|p|pre|q|s|small|span|strike"
+    r"|strong|sub|sup|u|ul)\b[^<>]*>",
+    re.IGNORECASE,
+)
+"""A tag of the kinds articles are written with: text holding one is markup (a feed's "plain" title, a field
+escaped twice), not prose that happens to contain "<"."""
+
 _RESUMES = 16  # broken constructs re-parsed past, at most (each costs a scan of the rest)
 _COMMENT = re.compile(r"<!--.*?(?:--!?>|\Z)", re.S)  # HTML5 ends a comment at --> or --!>
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from syndicator.render import rich as rt
 from syndicator.render.graphemes import RangeSet, boundaries
-from syndicator.render.html_text import LINE, PARAGRAPH, reduce_html
+from syndicator.render.html_text import COMMON_TAG, LINE, PARAGRAPH, reduce_html
 from syndicator.render.links import clean_url
 from syndicator.render.rich import Rich, Span
 
@@ -56,16 +56,12 @@ def block(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-_TAGLIKE = re.compile(
-    r"</?(?:p|br|a|b|i|u|s|em|strong|span|div|img|ul|ol|li|h[1-6]|blockquote|figure|code|pre|sup|sub)\b[^<>]*>",
-    re.IGNORECASE,
-)
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|([A-Za-z][A-Za-z0-9]{1,31}));")
 
 
 def looks_like_html(text: str) -> bool:
     """Feeds are supposed to give plain titles and summaries; some give markup or entities. Detect those."""
-    if _TAGLIKE.search(text):
+    if COMMON_TAG.search(text):
         return True
     return any(m.group(1) is None or (m.group(1) + ";") in html.entities.html5 for m in _ENTITY.finditer(text))
 

@@ -9,7 +9,8 @@ import pytest
 
 from syndicator.render import rich as rt
 from syndicator.render.html_text import html_to_plain
-from syndicator.render.text import html_to_rich
+from syndicator.render.text import html_to_rich, looks_like_html
+from syndicator.sources.parse.text import _plain_or_html
 
 
 def both(markup: str) -> tuple[str, str]:
@@ -83,3 +84,10 @@ def test_deep_and_broken_nesting_takes_linear_time() -> None:
         html_to_plain(markup)
         html_to_rich(markup)
         assert time.process_time() - start < 2, markup[:20]
+
+
+def test_one_notion_of_markup_in_a_plain_field() -> None:
+    # render (a stored title or summary holding markup) and ingest (a field escaped twice) use one tag list
+    assert looks_like_html("<q>Quoted</q> says") and looks_like_html("<blockquote>x</blockquote>")
+    assert _plain_or_html("&lt;blockquote&gt;Quoted&lt;/blockquote&gt; says", True) == "Quoted says"
+    assert not looks_like_html("a < b and c > d") and _plain_or_html("a &lt; b", True) == "a < b"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from syndicator.render.html_text import html_to_plain
+from syndicator.render.html_text import COMMON_TAG, html_to_plain
 from syndicator.render.text import truncate
 from syndicator.sources.urls import absolute_url
 
@@ -18,11 +18,7 @@ SUMMARY_CHARS = 300
 """A summary made from an entry's content is cut at a word boundary near this many characters."""
 
 
-_KNOWN_TAGS = re.compile(
-    r"</?(?:a|abbr|b|br|cite|code|div|em|font|h[1-6]|i|img|li|ol|p|q|s|small|span|strike|strong|sub|sup|u|ul)"
-    r"\b[^<>]*>",
-    re.I,
-)
+_KNOWN_TAGS = COMMON_TAG  # decoded text holding one of these was markup escaped twice
 _ENTITY_LIKE = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
