@@ -41,6 +41,36 @@ class StoreSettings:
 class HttpSettings:
     listen: str = ""  # "127.0.0.1:9100"; empty: no HTTP listener (unless $PORT is set)
 
+    def __post_init__(self) -> None:
+        if self.listen:
+            check_listen(self.listen, "listen")
+
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")  # a host name or an IPv4 address
+
+
+def check_listen(value: str, what: str) -> None:
+    """`host:port` (`[::1]:9100` for IPv6, `:9100` for every interface), the port 0-65535 (0: any free one, for
+    tests): a ValueError saying what is wrong, so `syndicator check` catches it rather than the worker's start."""
+    import ipaddress
+
+    host, sep, port = value.rpartition(":")
+    example = "e.g. '127.0.0.1:9100', '0.0.0.0:8080' or '[::1]:9100'"
+    if not sep or not port.isdigit():
+        raise ValueError(f"{what} must be host:port with a port number, {example}; got {value!r}")
+    if int(port) > 65535:
+        raise ValueError(f"{what}: port {int(port)} is out of range (1-65535)")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{what}: {host} is not an IPv6 address") from None
+    elif ":" in host:
+        raise ValueError(f"{what}: write an IPv6 address in brackets, e.g. '[::1]:9100'; got {value!r}")
+    elif host and not _HOST.match(host):
+        raise ValueError(f"{what}: {host!r} is not a host name or an IP address ({example})")
+
 
 @dataclass(frozen=True)
 class LogSettings:
@@ -273,7 +303,18 @@ def parse(
         store = replace(store, url=env["SYNDICATOR_DB_URL"])
     base = base_dir or Path.cwd()
     store = replace(store, url=_resolve_sqlite(store.url, base))
+    try:
+        check_store_url(store.url)
+    except ValueError as exc:
+        from_env = bool(env.get("SYNDICATOR_DB_URL"))
+        where, key = ("environment", "SYNDICATOR_DB_URL") if from_env else (source, "store.url")
+        raise ConfigError(str(exc), source=where, key=key) from None
     http = build(HttpSettings, raw.get("http", {}), source=source, where="http")
+    if env.get("PORT") and not http.listen:  # a PaaS's port: the worker listens on it (syndicator.web)
+        try:
+            check_listen(f":{env['PORT']}", "$PORT")
+        except ValueError as exc:
+            raise ConfigError(str(exc), source="environment", key="PORT") from None
     log = build(LogSettings, raw.get("log", {}), source=source, where="log")
 
     targets_raw = raw.get("targets", {})
@@ -412,6 +453,45 @@ def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
         last = max((i for i, c in enumerate(body) if c in ")'\""), default=-1)
         body = body[: quoted[0]] + "…" + body[last + 1 :] if last > quoted[0] else body[: quoted[0]] + "…"
     return body.strip() + where
+
+
+STORE_EXAMPLES = "sqlite:///syndicator.db or postgresql://user@host/dbname"
+
+
+def check_store_url(url: str) -> None:
+    """A URL the store can open, or a ValueError with the cause and what to do (never the driver's traceback):
+    not a URL at all, a database other than SQLite or PostgreSQL, a driver that is not installed, an SQLite file
+    in a directory that does not exist. Whether the server answers is `check`'s and the worker's business."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown_url = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)  # never a password
+    try:
+        parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    except ArgumentError:
+        raise ValueError(f"{shown_url!r} is not a database URL; use e.g. {STORE_EXAMPLES}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"{backend} is not supported: the store is SQLite or PostgreSQL ({STORE_EXAMPLES})")
+    if backend == "postgresql" and parsed.get_driver_name() in ("psycopg2", "default"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # what the store connects with (store/engine.py)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ValueError(f"unknown database driver {parsed.drivername!r}; use e.g. {STORE_EXAMPLES}") from None
+    except ImportError as exc:
+        module = exc.name or parsed.get_driver_name()
+        raise ValueError(
+            f"the {module} driver for {parsed.drivername} is not installed (pip install {module})"
+        ) from None
+    database = parsed.database or ""
+    if backend == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise ValueError(
+                f"the SQLite database's directory {folder} does not exist: create it (mkdir -p {folder}) "
+                "or point the URL elsewhere"
+            )
 
 
 def _resolve_local(url: str, base: Path) -> str:

@@ -31,6 +31,8 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
             "run --dry-run would mark real deliveries as sent; use `poll --dry-run` to see what would go out"
         )
 
+    if not _port_free(cfg):
+        return 1
     app = App.open(cfg)
     app.prepare_publishers()
     worker = Worker(app)
@@ -38,6 +40,26 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     worker.extra_services.extend(ops_services(cfg))  # /metrics counters; alerts when [alerts] is configured
     asyncio.run(worker.run())
     return worker.exit_code
+
+
+def _port_free(cfg: Config) -> bool:
+    """The HTTP port is free, or one line says whose it is not: checked before the worker starts, so a taken port
+    stops it before any feed is polled (not after a round of polls logged past `worker.stopped`)."""
+    from syndicator.logs import get_logger
+    from syndicator.web.server import BindError, bind, listen_address
+
+    address = listen_address(cfg.http.listen)
+    if address is None:
+        return True
+    try:
+        bind(*address).close()
+    except BindError as exc:
+        get_logger("syndicator.http").error(
+            "http.unavailable", error=str(exc),
+            hint="another process listens there (a second worker?): stop it, or change [http] listen (or $PORT)",
+        )  # fmt: skip
+        return False
+    return True
 
 
 def _poll_options(p: argparse.ArgumentParser) -> None:
