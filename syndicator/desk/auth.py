@@ -81,7 +81,11 @@ def form(req: HttpRequest) -> dict[str, str]:
         text = req.body.decode("utf-8")
     except UnicodeDecodeError:
         return out
-    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=50):
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=50)
+    except ValueError:  # more fields than any desk form has: not one of ours
+        return out
+    for key, value in pairs:
         out.setdefault(key, value)
     return out
 

@@ -72,7 +72,11 @@ def path_id(req: HttpRequest) -> int:
 
 def query(req: HttpRequest) -> dict[str, str]:
     out: dict[str, str] = {}
-    for key, value in parse_qsl(req.query, keep_blank_values=True, max_num_fields=20):
+    try:
+        pairs = parse_qsl(req.query, keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        return out
+    for key, value in pairs:
         out.setdefault(key, value)
     return out
 
