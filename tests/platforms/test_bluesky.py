@@ -289,3 +289,10 @@ async def test_no_secret_reaches_any_log_record(
     await publisher.check()
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert PASSWORD not in text and "eyJ" not in text
+
+
+async def test_a_failed_sign_in_is_never_maybe_sent(fake: ImageHost, make: MakePublisher) -> None:
+    fake.fail_next(Response(drop=True))  # createSession's connection drops: no post can exist
+    with pytest.raises(Transient) as err:
+        await make().publish(post())
+    assert not err.value.maybe_sent and "signing in" in str(err.value) and fake.posts == {}

@@ -345,3 +345,10 @@ async def test_no_secret_reaches_any_log_record(
     await publisher.publish(post())
     await publisher.check()
     assert TOKEN not in "\n".join(r.getMessage() for r in caplog.records)
+
+
+async def test_a_failed_instance_lookup_is_never_maybe_sent(fake: Instance, make: MakePublisher) -> None:
+    fake.fail_next(Response(drop=True))  # GET /api/v2/instance: no status can exist
+    with pytest.raises(Transient) as err:
+        await make().publish(post(delivery=None))
+    assert not err.value.maybe_sent and "instance's limits" in str(err.value) and fake.created == 0

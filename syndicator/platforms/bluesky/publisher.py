@@ -186,6 +186,16 @@ class BlueskyPublisher(Publisher):
             await self._client.login(self._handle, self._password, fetch_bsky_profile=False)
             self.logins += 1
 
+    async def _signed_in(self) -> None:
+        """The first login; its failure leaves as PublishError, never maybe sent (nothing was written)."""
+        try:
+            await self._login()
+        except (AtProtocolError, httpx.HTTPError) as exc:
+            error = map_error(exc, now=self._now(), timeout=self._timeout)
+            if isinstance(error, Transient):
+                raise Transient(f"signing in: {error}", code=error.code, maybe_sent=False) from None
+            raise error from None
+
     def _repo(self) -> str:
         if self._did is None:
             raise LoginRequiredError
@@ -196,7 +206,7 @@ class BlueskyPublisher(Publisher):
         failures leave here as PublishError only."""
         try:
             if self._did is None:
-                await self._login()
+                await self._signed_in()
             try:
                 return await fn()
             except (BadRequestError, UnauthorizedError) as exc:

@@ -138,7 +138,10 @@ class MastodonPublisher(Publisher):
     # -- the interface -------------------------------------------------------------------------------------
 
     async def publish(self, post: Post) -> Receipt:
-        limits = await self.limits()
+        try:
+            limits = await self.limits()
+        except Transient as exc:  # only the instance was asked: no status can exist
+            raise Transient(f"reading the instance's limits: {exc}", code=exc.code, maybe_sent=False) from None
         self._fits(post, limits)
         key = idempotency_key(post)
         if key and key in self._lost and self._now() - self._lost[key] > IDEMPOTENCY_WINDOW:
