@@ -280,3 +280,26 @@ async def test_metrics_and_alerts_by_target(tmp_path: Path) -> None:
             metrics.detach()
             unsubscribe()
             await app.aclose()
+
+
+async def test_the_ratelimit_headers_pause_the_target_until_the_reset(tmp_path: Path) -> None:
+    with Site() as site, FakeMastodon() as fake, preserved_logging():
+        # every request spends one: the instance lookup (4 left), image and status (2), image and status (0)
+        fake.rate_remaining = 5
+        site.feeds[FEED] = persian_feed(site, [(21, "یک", "خلاصه"), (22, "دو", "خلاصه"), (23, "سه", "خلاصه")],
+                                        now=datetime.now(UTC))  # fmt: skip
+        cfg = config_mod.parse(config(site, fake, f"sqlite:///{tmp_path}/r.db"), environ=ENV)
+        app = App.open(cfg)
+        seen: list[ev.Event] = []
+        unsubscribe = ev.subscribe(seen.append)
+        try:
+            await asyncio.to_thread(poll_feed, app, cfg.feed("fa"))
+            await Dispatcher(app).run_once()
+            waits = [e for e in seen if isinstance(e, ev.RateLimitWait) and e.target == "mastodon_fa"]
+            assert waits and waits[0].until is not None and waits[0].until > datetime.now(UTC)
+            assert fake.created == 2  # the budget was spent after the second status: the third waits for the reset
+            rows = deliveries(app.store)
+            assert sorted(r.state for r in rows) == ["pending", "sent", "sent"]
+        finally:
+            unsubscribe()
+            await app.aclose()
