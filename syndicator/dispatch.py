@@ -315,6 +315,9 @@ class Dispatcher:
             preview.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
             if d.post.image_url:
                 preview["image"] = d.post.image_url
+            for key in ("template", "share_url"):  # WhatsApp: what a template send carries; the wa.me draft link
+                if d.post.extra.get(key):
+                    preview[key] = d.post.extra[key]
         delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
         emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
         return decision

@@ -221,6 +221,7 @@ def show_due(app: App) -> None:
             "delivery.preview", delivery=d.id, article=d.article_id, feed=d.feed, target=d.target,
             recipient=d.recipient or None, kind=d.kind, length=d.post.length, limit=d.post.limit, text=d.post.text,
             link=d.post.link, image=d.post.image_url, dry_run=True,
+            **{k: d.post.extra[k] for k in ("template", "share_url") if d.post.extra.get(k)},  # WhatsApp
         )  # fmt: skip
 
 

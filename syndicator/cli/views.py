@@ -205,8 +205,16 @@ def cmd_preview(args: argparse.Namespace, cfg: Config) -> int:
                 print(f"   image: {post['image']}")
             for button in post["buttons"]:
                 print(f"   button: [{button['text']}] → {button['url']}")
+            template = post["extra"].get("template") if post["extra"].get("mode") == "template" else None
+            if template:
+                # what is sent: the approved template and its parameters; the text is only for posting by hand
+                print(f"   sent as template {template['name']!r} ({template['language']}), parameters:")
+                for n, value in enumerate(template.get("parameters") or [], 1):
+                    print(f"     {{{{{n}}}}} = {value}")
             if post["extra"].get("share_url"):
                 print(f"   share link: {post['extra']['share_url']}")
+            if template:
+                print("   text for a Channel, posted by hand:")
             print("\n".join("   │ " + line for line in post["text"].splitlines()))
         print()
     return 0
