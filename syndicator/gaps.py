@@ -86,15 +86,19 @@ def before_ingest(app: App, feed: FeedSettings, articles: Sequence[Article], *, 
 
 
 def _known(app: App, feed: FeedSettings, items: Sequence[Article]) -> set[str]:
+    """The ids of `items` the feed has recorded (by identity or by URL, as the store matches them)."""
     from syndicator.polling import identity_key
-    from syndicator.store import manage
+    from syndicator.sources.urls import url_key
+    from syndicator.store.gaps import known_keys
 
-    known = set()
+    keyed = []
     for article in items:
-        rows = manage.find_articles(app.store, article.id, identity_key(article.id))
-        if any(r["feed"] == feed.name for r in rows):
-            known.add(article.id)
-    return known
+        try:
+            keyed.append((article.id, identity_key(article.id), url_key(article.url)))
+        except ValueError:  # an URL the store would refuse too: never known
+            continue
+    found = known_keys(app.store, feed.name, [k for _, k, _ in keyed], [u for _, _, u in keyed])
+    return {ident for ident, key, url in keyed if key in found or url in found}
 
 
 def _too_old(article: Article, feed: FeedSettings, now: datetime) -> bool:

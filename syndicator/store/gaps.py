@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from syndicator.store import tables as t
 from syndicator.store.engine import Store
@@ -41,3 +41,15 @@ def gap_lines(store: Store, *, since: datetime) -> dict[str, str]:
         feed: f"gap at {gap['detected_at']:%Y-%m-%d %H:%M} UTC: {gap['reason']}"
         for feed, gap in recent_gaps(store, since=since).items()
     }
+
+
+def known_keys(store: Store, feed: str, keys: list[str], url_keys: list[str]) -> set[str]:
+    """Which of `keys` (identity keys) and `url_keys` the feed has recorded, in one indexed query."""
+    a = t.articles
+    if not keys and not url_keys:
+        return set()
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(a.c.key, a.c.url_key).where(a.c.feed == feed, or_(a.c.key.in_(keys), a.c.url_key.in_(url_keys)))
+        ).all()
+    return {r.key for r in rows} | {r.url_key for r in rows}
