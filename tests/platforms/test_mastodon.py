@@ -352,3 +352,10 @@ async def test_a_failed_instance_lookup_is_never_maybe_sent(fake: Instance, make
     with pytest.raises(Transient) as err:
         await make().publish(post(delivery=None))
     assert not err.value.maybe_sent and "instance's limits" in str(err.value) and fake.created == 0
+
+
+def test_the_articles_own_alt_text_describes_the_image() -> None:
+    t = target("https://m.example")
+    article = Article(id="1", feed="fa", url="https://example.org/a", title="عنوان", image_url="https://example.org/i.jpg",
+                      image_alt="زنی در حال خواندن روزنامه")  # fmt: skip
+    assert registry.get("mastodon").render(prepare(article, t), t).extra["image_alt"] == "زنی در حال خواندن روزنامه"

@@ -40,7 +40,7 @@ def render_mastodon(prep: Prepared, target: TargetSettings) -> Post:
     image = prep.image_url if prep.options.image else None
     if image:
         # the article's own alt text where the feed has one, else its title: never an image without description
-        alt = str(getattr(prep.article, "image_alt", "") or "").strip() or rt.plain(prep.title)
+        alt = prep.article.image_alt.strip() or rt.plain(prep.title)
         extra["image_alt"] = _within(alt, limits.description_limit)
     return Post(
         platform=target.platform,
