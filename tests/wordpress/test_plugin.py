@@ -152,3 +152,22 @@ def test_a_call_signed_by_the_plugin_posts_with_the_editors_choices(wp: FakeWord
     queued = posts(app)
     assert set(queued) == {(wp.guid(10), "x")}
     assert queued[(wp.guid(10), "x")]["text"].startswith("The editor's words for X")
+
+
+def test_the_block_editor_gets_the_sidebar_panel_and_the_classic_editor_the_box() -> None:
+    out = run_plugin({"posts": {}, "events": [["editor", 0, None]]})
+    (box,) = out["editor"]["boxes"]
+    assert box[0] == "syndicator" and box[4] == "side" and box[6] == {"__back_compat_meta_box": True}
+    (script,) = out["editor"]["scripts"]
+    assert script[0] == "syndicator-sidebar" and script[1].endswith("/assets/sidebar.js")
+    assert {"wp-plugins", "wp-edit-post", "wp-data"} <= set(script[2])
+    (inline,) = out["editor"]["inline"]
+    assert inline[0] == "syndicator-sidebar" and inline[2] == "before"
+    config = json.loads(inline[1].removeprefix("window.syndicatorSidebar = ").removesuffix(";"))
+    assert config["platforms"]["x"] == "X" and "mastodon" in config["platforms"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_sidebar_script_is_valid_javascript() -> None:
+    done = subprocess.run(["node", "--check", str(PLUGIN / "assets" / "sidebar.js")], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr

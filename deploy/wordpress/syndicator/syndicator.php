@@ -17,6 +17,8 @@ if (!defined('ABSPATH')) {
     exit; // only ever loaded by WordPress (or the tests, which define ABSPATH)
 }
 
+define('SYNDICATOR_PLUGIN_FILE', __FILE__);
+
 require_once __DIR__ . '/includes/signing.php';
 require_once __DIR__ . '/includes/choices.php';
 require_once __DIR__ . '/includes/webhook.php';
@@ -27,5 +29,6 @@ add_action('init', 'syndicator_register_meta');
 add_action('wp_after_insert_post', 'syndicator_after_insert_post', 10, 4);
 add_action('before_delete_post', 'syndicator_before_delete_post', 10, 2);
 add_action('add_meta_boxes', 'syndicator_add_panel');
+add_action('enqueue_block_editor_assets', 'syndicator_enqueue_sidebar');
 add_action('save_post', 'syndicator_save_panel', 10, 2);
 add_action('rss2_item', 'syndicator_feed_item');

@@ -35,7 +35,10 @@ function esc_attr($text) { return htmlspecialchars($text, ENT_QUOTES); }
 function esc_textarea($text) { return htmlspecialchars($text, ENT_QUOTES); }
 function checked($a, $b, $echo) { return $a === $b ? ' checked="checked"' : ''; }
 function wp_nonce_field($action, $name) { echo '<input type="hidden" name="' . $name . '">'; }
-function add_meta_box(...$args) { $GLOBALS['boxes'][] = $args[0]; }
+function add_meta_box(...$args) { $GLOBALS['boxes'][] = $args; }
+function plugins_url($path, $file) { return 'https://www.example.org/wp-content/plugins/syndicator/' . $path; }
+function wp_enqueue_script(...$args) { $GLOBALS['scripts'][] = $args; }
+function wp_add_inline_script(...$args) { $GLOBALS['inline'][] = $args; }
 
 function post($id, $status) { return (object) array('ID' => (int) $id, 'post_type' => 'post', 'post_status' => $status); }
 function get_post($id) { return post($id, $GLOBALS['scenario']['posts'][$id]['status']); }
@@ -46,7 +49,7 @@ call_user_func($GLOBALS['hooks']['init']);
 $out = array('registered' => $GLOBALS['registered'], 'panel' => '', 'feed' => array());
 foreach ($GLOBALS['scenario']['events'] as $event) {
     list($hook, $id, $old) = $event;
-    $now = post($id, $GLOBALS['scenario']['posts'][$id]['status']);
+    $now = post($id, $GLOBALS['scenario']['posts'][$id]['status'] ?? 'publish');
     if ($hook === 'save') {
         call_user_func($GLOBALS['hooks']['wp_after_insert_post'], $id, $now, $old !== null, $old ? post($id, $old) : null);
     } elseif ($hook === 'delete') {
@@ -55,6 +58,11 @@ foreach ($GLOBALS['scenario']['events'] as $event) {
         ob_start();
         syndicator_render_panel($now);
         $out['panel'] = ob_get_clean();
+    } elseif ($hook === 'editor') {
+        call_user_func($GLOBALS['hooks']['add_meta_boxes']);
+        call_user_func($GLOBALS['hooks']['enqueue_block_editor_assets']);
+        $out['editor'] = array('boxes' => $GLOBALS['boxes'], 'scripts' => $GLOBALS['scripts'],
+                               'inline' => $GLOBALS['inline']);
     } elseif ($hook === 'feed') {
         $GLOBALS['current'] = $id;
         ob_start();

@@ -1,6 +1,7 @@
 <?php
 /**
- * The "Social media" panel in the post editor (a meta box: the block editor shows it too, below the content).
+ * The "Social media" panel in the post editor: in the block editor a document-sidebar panel (assets/sidebar.js,
+ * saving the same meta through the REST API), in the classic editor this meta box.
  */
 
 if (!defined('ABSPATH')) {
@@ -9,7 +10,17 @@ if (!defined('ABSPATH')) {
 
 function syndicator_add_panel()
 {
-    add_meta_box('syndicator', __('Social media (Syndicator)', 'syndicator'), 'syndicator_render_panel', 'post', 'side');
+    // __back_compat_meta_box: only the classic editor shows the box; the block editor has the sidebar panel
+    add_meta_box('syndicator', __('Social media (Syndicator)', 'syndicator'), 'syndicator_render_panel', 'post', 'side',
+        'default', array('__back_compat_meta_box' => true));
+}
+
+function syndicator_enqueue_sidebar()
+{
+    $deps = array('wp-plugins', 'wp-edit-post', 'wp-element', 'wp-components', 'wp-data', 'wp-i18n');
+    wp_enqueue_script('syndicator-sidebar', plugins_url('assets/sidebar.js', SYNDICATOR_PLUGIN_FILE), $deps, '1.0.0', true);
+    $config = array('platforms' => syndicator_platforms());
+    wp_add_inline_script('syndicator-sidebar', 'window.syndicatorSidebar = ' . wp_json_encode($config) . ';', 'before');
 }
 
 function syndicator_render_panel($post)
