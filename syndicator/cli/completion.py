@@ -28,5 +28,11 @@ def _options(p: argparse.ArgumentParser) -> None:
 def cmd_completion(args: argparse.Namespace, cfg: object) -> int:
     from argcomplete.shell_integration import shellcode
 
-    print(shellcode(["syndicator"], shell=args.shell))
+    script = shellcode(["syndicator"], shell=args.shell)
+    if args.json:
+        from syndicator.cli.output import emit_json
+
+        emit_json({"shell": args.shell, "script": script})
+    else:
+        print(script)
     return 0

@@ -44,10 +44,11 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, title: str | 
     """Rich's table on a terminal; in a pipe or a file plain columns, two spaces apart, one row a line (for grep,
     awk and cut), with no colour and no box characters."""
     if stdout_is_terminal():
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+        t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         for name in header:
             t.add_column(name, overflow="fold")
         for row in rows:

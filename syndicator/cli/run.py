@@ -54,7 +54,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if not cmd.config:
         return cmd.handler(args, None)  # type: ignore[arg-type]
     cfg = config_mod.load(args.config, dry_run=args.dry_run, secrets=cmd.secrets)
-    logs.setup(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
+    # `run` has no document to print: its --json is its log lines, as JSON
+    json_logs = "json" if args.json and cmd.name == "run" else None
+    logs.setup(args.log_format or json_logs or cfg.log.format, args.log_level or cfg.log.level)
     from syndicator.store.faults import store_errors
 
     with store_errors():  # the store went away, a disk filled up...: a StoreFailure saying why
