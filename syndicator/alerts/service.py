@@ -53,6 +53,9 @@ class AlertService:
     ) -> None:
         self.app = app
         self.wake = wake  # the worker's delivery loop: deliveries a resumed target held are due now
+        # the first store view is applied: what was firing before the restart is adopted, so a resume after it
+        # is announced as resolved (a resume before it would leave the old alert firing for ever)
+        self.first_view = asyncio.Event()
         self.config = config
         self.channels = config.channels() if channels is None else channels
         self.tick = tick
@@ -119,6 +122,7 @@ class AlertService:
                 return self.conditions.on_store(snap, adopt=adopt)
             finally:
                 self.store_views += 1
+                self.first_view.set()
         target, result, now = payload
         return self.conditions.on_check(target, result, now)
 
@@ -186,6 +190,8 @@ class AlertService:
         """The credentials work: an authorization pause is lifted and what it held goes out now (issue 15)."""
         from syndicator.store.recovery import resume_after_auth
 
+        with contextlib.suppress(TimeoutError):  # bounded: a store that cannot be read must not stop recovery
+            await asyncio.wait_for(self.first_view.wait(), max(self.tick * 10, 5.0))
         try:
             resumed = await asyncio.to_thread(resume_after_auth, self.app.store, target, now=self.app.clock())
         except Exception as exc:  # the store is briefly away: the next check tries again

@@ -65,6 +65,7 @@ async def test_the_workers_periodic_check_resumes_too(
     app = App.open(cfg, clock=clock)
     woken: list[bool] = []
     service = AlertService(app, settings, channels=[], wake=lambda: woken.append(True))
+    service.first_view.set()  # as after the service's first store view (what was firing is adopted by then)
     try:
         await service._check(cfg.targets["telegram"], asyncio.Queue())
         counts = reports.target_counts(app.store, ["telegram"], now=clock())["telegram"]
