@@ -49,7 +49,7 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], *, title: str | 
         from rich.table import Table
 
         t = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-        for name in header:
+        for name in header:  # nothing is cut on a narrow terminal: a cell wraps within its column
             t.add_column(name, overflow="fold")
         for row in rows:
             t.add_row(*(str(c) for c in row))
