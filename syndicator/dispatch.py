@@ -32,7 +32,7 @@ from typing import Any
 
 from syndicator.app import App
 from syndicator.article import DeliveryKind, DeliveryState, RateInfo, Receipt
-from syndicator.config import TargetSettings
+from syndicator.config import FeedSettings, TargetSettings
 from syndicator.desk import edits as desk_edits
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.events import (
@@ -59,6 +59,10 @@ CLAIM_LEASE = timedelta(minutes=2)
 # A publish is a few requests one after another (an image download, its upload, the post; a fallback post),
 # each bounded by `timeout` per socket operation: four of them is generous for a live call, and bounds a stuck one.
 DEADLINE_FACTOR = 4
+# A fan-out target (WhatsApp: one message per recipient) has this many calls in flight at once when its governor
+# lets them all go now: each is its own message, committed `sending` before the wave's calls start, and a crash
+# mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time.
+FANOUT_WAVE = 16
 
 
 def call_deadline(target: TargetSettings) -> timedelta:
@@ -75,6 +79,7 @@ class Dispatcher:
         self.lanes: dict[str, asyncio.Task[int]] = {}  # target → its lane, while one runs
         self.in_flight: set[int] = set()  # deliveries this process is sending, until their outcome is recorded
         self.on_lane_done: Callable[[], None] | None = None  # the worker's wake-up: that target may claim again
+        self._feeds: dict[str, FeedSettings] | None = None  # by name, for the freshness cut-off
 
     async def run_once(self) -> int:
         """Send what is due now, every target at once, and wait for all; returns how many deliveries were
@@ -162,26 +167,44 @@ class Dispatcher:
         return by_target
 
     async def _target_queue(self, name: str, queue: list[Delivery]) -> int:
-        """Send a target's claimed queue in order. A failure of the store ends the queue with one `store.failed`
-        line; the deliveries not started go back (or their claim runs out)."""
+        """Send a target's claimed queue in order, a wave at a time. A failure of the store ends the queue with one
+        `store.failed` line; the deliveries not started go back (or their claim runs out)."""
         target = self.app.config.targets[name]
-        sent = 0
-        for i, delivery in enumerate(queue):
+        attempted = 0
+        i = 0
+        while i < len(queue):
             if self.stopping:
                 await self._give_back(queue[i:])
                 break
+            wave = self._next_wave(target, queue[i:])
+            i += len(wave)
             try:
-                decision = await self._send(target, delivery)
+                count, refusal, held = await self._send_wave(target, wave)
             except Exception as exc:
-                self._report(exc, delivery)
-                await self._give_back(queue[i + 1 :])
+                self._report(exc, wave[0])
+                await self._give_back(queue[i:])
                 break
-            if decision is not None and not decision.allowed:
+            attempted += count
+            if refusal is not None:
                 # the target must wait: the rest go back, due when the governor says (nothing polls before then)
-                await self._give_back(queue[i + 1 :], not_before=decision.at, reason=decision.reason)
+                await self._give_back(held + queue[i:], not_before=refusal.at, reason=refusal.reason)
                 break
-            sent += 1
-        return sent
+        return attempted
+
+    def _next_wave(self, target: TargetSettings, rest: list[Delivery]) -> list[Delivery]:
+        """The deliveries started together (one transaction marks them `sending`, one records their receipts):
+        a dry run's whole queue (no call leaves the process); a fan-out target's next FANOUT_WAVE messages, sent
+        at once as far as the governor allows; otherwise one. An edit or a deletion goes alone."""
+        first = rest[0]
+        if first.kind != DeliveryKind.POST:
+            return [first]
+        size = len(rest) if target.dry_run else FANOUT_WAVE if first.recipient else 1
+        wave = [first]
+        for d in rest[1:size]:
+            if d.kind != DeliveryKind.POST:
+                break
+            wave.append(d)
+        return wave
 
     async def _give_back(
         self, rest: list[Delivery], *, not_before: datetime | None = None, reason: str | None = None
@@ -205,63 +228,79 @@ class Dispatcher:
         else:
             log.error("dispatch.error", **ids, error=redactor(repr(exc)))
 
-    async def _send(self, target: TargetSettings, d: Delivery) -> Decision | None:
+    async def _send_wave(
+        self, target: TargetSettings, wave: list[Delivery]
+    ) -> tuple[int, Decision | None, list[Delivery]]:
+        """Govern, mark `sending` (committed before any call), call, record: for a wave of one target's claimed
+        deliveries. Returns how many were attempted (stale ones included), the governor's refusal if it held some
+        back, and those held back behind the refused one (to be given back)."""
         app = self.app
         now = app.clock()
-        fresh = self._freshness(target, d)
-        if fresh and d.kind == DeliveryKind.POST and not d.manual and d.published_at and now - d.published_at > fresh:
-            await asyncio.to_thread(
-                outbox.record_failure,
-                app.store,
-                d.id,
-                now=now,
-                error_class="stale",
-                message=f"not posted: older than the freshness cut-off ({fresh})",
-                retry_at=None,
-            )
-            emit(DeliverySkipped(delivery=d.id, target=target.name, article=d.article_id, reason="stale"))
-            return None
-        self.in_flight.add(d.id)  # before `sending` is committed: a claim meanwhile must not take it for dead
+        live: list[Delivery] = []
+        stale = 0
+        for d in wave:
+            if self._stale(target, d, now):
+                fresh = self._freshness(target, d)
+                await asyncio.to_thread(
+                    outbox.record_failure, app.store, d.id, now=now, error_class="stale",
+                    message=f"not posted: older than the freshness cut-off ({fresh})", retry_at=None,
+                )  # fmt: skip
+                emit(DeliverySkipped(delivery=d.id, target=target.name, article=d.article_id, reason="stale"))
+                stale += 1
+            else:
+                live.append(d)
+        if not live:
+            return stale, None, []
+        ids = [d.id for d in live]
+        self.in_flight.update(ids)  # before `sending` is committed: a claim meanwhile must not take them for dead
         try:
-            return await self._begin_and_call(target, d, now)
-        finally:
-            self.in_flight.discard(d.id)
-
-    async def _begin_and_call(self, target: TargetSettings, d: Delivery, now: datetime) -> Decision:
-        app = self.app
-        decision = await asyncio.to_thread(
-            outbox.begin_send,
-            app.store,
-            d,
-            worker=app.worker_id,
-            now=now,
-            lease=self._call_lease(target),
-            lookback=app.governor.lookback(target.name),
-            month_start=app.governor.month_start(target.name, now),
-            decide=lambda h: app.governor.decide(target.name, h, now, breaking=d.priority > 0, kind=d.kind),
-            history_limit=app.governor.history_limit(target.name),
-        )
-        if not decision.allowed:
-            if decision.kind is not WaitKind.LEASE_LOST:
-                kind = decision.kind or WaitKind.PLATFORM
+            governor = app.governor
+            kinds = [(d.priority > 0, d.kind) for d in live]
+            started, refusal, allowed = await asyncio.to_thread(
+                outbox.begin_wave, app.store, target.name, live, worker=app.worker_id, now=now,
+                lease=self._call_lease(target), needs=governor.needs(target.name, now),
+                plan=lambda history: governor.plan(target.name, history, now, kinds),
+            )  # fmt: skip
+            if refusal is not None and refusal.kind is not WaitKind.LEASE_LOST:
+                kind = refusal.kind or WaitKind.PLATFORM
                 emit(
                     RateLimitWait(
-                        target=target.name, delivery=d.id, until=decision.at, reason=decision.reason, kind=kind
+                        target=target.name, delivery=live[allowed].id, until=refusal.at, reason=refusal.reason,
+                        kind=kind,
                     )
-                )
-            return decision
-        return await self._call_and_record(target, d, decision)
+                )  # fmt: skip
+            receipts: list[tuple[Delivery, Receipt, datetime]] = []
+            try:
+                await asyncio.gather(*(self._call_one(target, d, receipts) for d in started))
+            finally:
+                await self._record_receipts(target, receipts)
+        finally:
+            self.in_flight.difference_update(ids)
+        return stale + len(started), refusal, (live[allowed + 1 :] if refusal is not None else [])
 
-    async def _call_and_record(self, target: TargetSettings, d: Delivery, decision: Decision) -> Decision:
+    def _stale(self, target: TargetSettings, d: Delivery, now: datetime) -> bool:
+        fresh = self._freshness(target, d)
+        return bool(
+            fresh and d.kind == DeliveryKind.POST and not d.manual and d.published_at and now - d.published_at > fresh
+        )
+
+    async def _call_one(
+        self, target: TargetSettings, d: Delivery, receipts: list[tuple[Delivery, Receipt, datetime]]
+    ) -> None:
+        """One platform call of a started delivery. A receipt joins `receipts` (recorded with the wave's); a
+        failure is recorded here, at once."""
         app = self.app
         attempt = d.attempts + 1
         publisher = app.publisher(target)
         try:
-            async with self._lease_kept(d.id, self._call_lease(target)):
-                receipt = await self._within_deadline(target, d, self._call(publisher, d))
+            if target.dry_run:  # nothing leaves the process: no lease to keep, no deadline to watch
+                receipt = await self._call(publisher, d)
+            else:
+                async with self._lease_kept(d.id, self._call_lease(target)):
+                    receipt = await self._within_deadline(target, d, self._call(publisher, d))
         except PublishError as exc:
             await self._failed(target, d, exc, attempt)
-            return decision
+            return
         except asyncio.CancelledError:
             # the worker stops and cannot wait for this call any longer: what a crash would leave, said at once
             stopped = Transient("the worker stopped during the platform call", code="stopped", maybe_sent=True)
@@ -274,18 +313,34 @@ class Dispatcher:
                 outbox.mark_unknown, app.store, d.id, now=app.clock(), reason=reason, worker=app.worker_id
             )
             emit(DeliveryUnknown(delivery=d.id, target=target.name, article=d.article_id, error=reason))
-            return decision
-        done = app.clock()
+            return
+        receipts.append((d, receipt, app.clock()))
+
+    async def _record_receipts(
+        self, target: TargetSettings, receipts: list[tuple[Delivery, Receipt, datetime]]
+    ) -> None:
+        """A wave's receipts, in one transaction; then what each one means (parents, rates, events)."""
+        if not receipts:
+            return
+        app = self.app
         try:
-            ours = await asyncio.to_thread(outbox.record_sent, app.store, d.id, receipt, now=done, worker=app.worker_id)
+            ours = await asyncio.to_thread(
+                outbox.record_sent_many, app.store, [(d.id, r, done) for d, r, done in receipts], worker=app.worker_id
+            )
         except Exception as exc:
-            # the post exists but the row stays `sending`: once its lease runs out it shows as unknown
-            report_store_failure(
-                log, "deliver", exc, delivery=d.id, article=d.article_id, feed=d.feed, target=target.name,
-                remote_id=receipt.remote_id, url=receipt.url,
-                hint="posted, but the store could not record it: do not resend; the delivery will show as unknown",
-            )  # fmt: skip
+            # the posts exist but the rows stay `sending`: once their leases run out they show as unknown
+            for d, receipt, _ in receipts:
+                report_store_failure(
+                    log, "deliver", exc, delivery=d.id, article=d.article_id, feed=d.feed, target=target.name,
+                    remote_id=receipt.remote_id, url=receipt.url,
+                    hint="posted, but the store could not record it: do not resend; the delivery will show as unknown",
+                )  # fmt: skip
             raise _Reported from exc
+        for d, receipt, done in receipts:
+            await self._sent(target, d, receipt, done, ours=d.id in ours)
+
+    async def _sent(self, target: TargetSettings, d: Delivery, receipt: Receipt, done: datetime, *, ours: bool) -> None:
+        app = self.app
         if not ours:
             log.error(
                 "delivery.possible_duplicate", delivery=d.id, target=target.name, article=d.article_id,
@@ -302,14 +357,14 @@ class Dispatcher:
             "feed": d.feed,
             "target": target.name,
             "platform": target.platform,
-            "attempt": attempt,
+            "attempt": d.attempts + 1,
             "remote_id": receipt.remote_id,
             "url": receipt.url,
             "recipient": d.recipient or None,
         }
         if d.kind != DeliveryKind.POST:
             emit(DeliveryChanged(parent=d.parent_id, deleted=d.kind == DeliveryKind.DELETE, **ids))  # type: ignore[arg-type]
-            return decision
+            return
         preview: dict[str, object] = {}
         if target.dry_run:
             preview.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
@@ -320,7 +375,6 @@ class Dispatcher:
                     preview[key] = d.post.extra[key]
         delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
         emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
-        return decision
 
     @contextlib.asynccontextmanager
     async def _lease_kept(self, delivery_id: int, lease: timedelta) -> AsyncIterator[None]:
@@ -407,7 +461,9 @@ class Dispatcher:
         """
         if target.limits.freshness:
             return target.limits.freshness
-        feed = next((f for f in self.app.config.feeds if f.name == d.feed), None)
+        if self._feeds is None:
+            self._feeds = {f.name: f for f in self.app.config.feeds}
+        feed = self._feeds.get(d.feed)
         return feed.max_age if feed else timedelta(0)
 
     def _call_lease(self, target: TargetSettings) -> timedelta:

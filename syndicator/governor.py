@@ -8,7 +8,8 @@ quotas → cost caps. Nothing is dropped by a limit: the answer is always "not n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from syndicator.article import DeliveryKind
 from syndicator.config import LimitsSettings, TargetSettings
 from syndicator.limits import (
     Decision,
+    HistoryNeeds,
     Quota,
     TargetHistory,
     WaitKind,
@@ -77,6 +79,46 @@ class Governor:
         """How many recent sends `decide` needs to see: the largest quota or daily cap (at least the latest one)."""
         lim = self.limits[target]
         return max([1, lim.per_day, *(q.count for q in lim.quotas)])
+
+    def needs(self, target: str, now: datetime) -> HistoryNeeds | None:
+        """What `plan` must be given for this target: None for a target never limited (nothing is read); the
+        recent sends only when spacing, a quota or a daily cap counts them; the month's count only for a
+        monthly cap."""
+        if target in self.unlimited:
+            return None
+        lim = self.limits[target]
+        return HistoryNeeds(
+            lookback=lim.lookback,
+            month_start=self.month_start(target, now),
+            limit=self.history_limit(target),
+            sends=bool(lim.spacing or lim.quotas or lim.per_day),
+            month=bool(lim.per_month),
+        )
+
+    def plan(
+        self,
+        target: str,
+        history: TargetHistory | None,
+        now: datetime,
+        wave: Sequence[tuple[bool, DeliveryKind]],
+    ) -> tuple[int, Decision | None]:
+        """How many of a wave (each: breaking?, kind) may start now, one decision each as if the ones before it
+        had just been sent, and the first refusal. With spacing only one goes at a time."""
+        if target in self.unlimited:
+            return len(wave), None
+        if history is None:
+            raise ValueError(f"target {target!r} is limited: plan needs its history")
+        times = list(history.send_times)
+        month = history.month_count
+        for n, (breaking, kind) in enumerate(wave):
+            seen = replace(history, send_times=times, month_count=month)
+            decision = self.decide(target, seen, now, breaking=breaking, kind=kind)
+            if not decision.allowed:
+                return n, decision
+            if kind != DeliveryKind.DELETE:  # deletions use up no quota
+                times = [now, *times]
+                month += 1
+        return len(wave), None
 
     def lookback(self, target: str) -> timedelta:
         return self.limits[target].lookback

@@ -104,3 +104,16 @@ class Decision:
     at: datetime | None = None  # when to ask again, if not allowed
     reason: str = ""  # for people (status, history, logs)
     kind: WaitKind | None = None  # for code (metrics, alerts); None when allowed
+
+
+@dataclass(frozen=True)
+class HistoryNeeds:
+    """What the governor reads of a target before it lets a wave start: nothing at all for a target it never
+    limits (a dry run); else its state row (pauses), and its recent sends and month's count only if a limit
+    counts them."""
+
+    lookback: timedelta
+    month_start: datetime
+    limit: int  # the newest sends that matter (the largest quota or daily cap)
+    sends: bool = True
+    month: bool = True

@@ -5,10 +5,14 @@ A failing feed is logged with its reason and retried on its next turn; it never 
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
 
 from syndicator import editorial, gaps
 from syndicator.app import App
@@ -24,7 +28,7 @@ from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
 from syndicator.store.faults import store_fault
-from syndicator.store.feeds import claim_feed, finish_poll, remember_hub
+from syndicator.store.feeds import claim_feed, finish_poll, finish_poll_in, remember_hub
 
 log = get_logger("syndicator.poll")
 POLL_LEASE = timedelta(seconds=60)
@@ -85,13 +89,21 @@ def editable_targets(app: App, feed: FeedSettings) -> frozenset[str]:
     return frozenset(names)
 
 
-def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: datetime, push: bool = False) -> PollOutcome:
+def ingest(
+    app: App,
+    feed: FeedSettings,
+    articles: list[Article],
+    *,
+    now: datetime,
+    push: bool = False,
+    then: Callable[[Connection], None] | None = None,
+) -> PollOutcome:
     """Record articles seen by a poll (or pushed by a webhook/WebSub) and queue what is new or corrected.
 
     Every source passes here, so here every article is cleaned and capped (sources/clean.py) whatever its source
     did; an item that still cannot be stored is skipped, logged as `article.skipped` with its reason, and the
     rest go on. A push never marks the feed's first poll as done: only a full poll may decide what "already there"
-    means.
+    means. `then` runs at the end of the same transaction (a poll's own bookkeeping).
     """
     items, rejected = _admit(articles)
     outcome = record_poll(
@@ -102,6 +114,7 @@ def ingest(app: App, feed: FeedSettings, articles: list[Article], *, now: dateti
         make_deliveries=lambda a: deliveries_for(app, feed, a),
         editable=editable_targets(app, feed),
         mark_initialized=not push,
+        then=then,
     )
     outcome.rejected[:0] = rejected
     for article, reason in outcome.rejected:  # not stored at all: logged here, for polls and pushes alike
@@ -202,11 +215,17 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
         return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
 
+    items = parsed.articles
+    finish = functools.partial(
+        finish_poll_in, name=feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="ok",
+        etag=result.etag, last_modified=result.last_modified, items=len(items),
+    )  # fmt: skip
     try:
         # a window that overflowed is paged back (syndicator/gaps.py); never raises
-        articles = gaps.before_ingest(app, feed, parsed.articles, first_poll=not state.initialized)
-        outcome = ingest(app, feed, articles, now=now)
-        if parsed.hub and parsed.self_url:
+        articles = gaps.before_ingest(app, feed, items, first_poll=not state.initialized)
+        # the poll's result is written in the transaction that records its items: one commit per changed feed
+        outcome = ingest(app, feed, articles, now=now, then=finish)
+        if parsed.hub and parsed.self_url and (parsed.hub, parsed.self_url) != (state.hub, state.topic):
             remember_hub(app.store, feed.name, hub=parsed.hub, topic=parsed.self_url)
     except Exception as exc:  # nothing was recorded (one transaction): the next poll sees the same items again
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
@@ -215,18 +234,6 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             error = f"store: {fault.message}"
             return _failed(app, feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
         return _failed(app, feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
-    items = parsed.articles
-    finish_poll(
-        app.store,
-        feed.name,
-        worker=app.worker_id,
-        now=now,
-        next_poll=next_poll,
-        status="ok",
-        etag=result.etag,
-        last_modified=result.last_modified,
-        items=len(items),
-    )
     _log_outcome(feed, outcome, len(items), time.monotonic() - started)
     return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), len(outcome.skipped))
 

@@ -73,14 +73,29 @@ def record_poll(
     make_deliveries: Callable[[Article], list[NewDelivery]],
     editable: frozenset[str] = frozenset(),
     mark_initialized: bool = True,
+    then: Callable[[Connection], None] | None = None,
 ) -> PollOutcome:
     """Record one poll's items. Retried once on a uniqueness race with another worker.
 
     An item already known whose content changed is updated; its unsent deliveries get the re-rendered post, and
     its sent posts on `editable` targets get an edit delivery (a correction) — all in the same transaction.
     `mark_initialized=False` (a push for one article) never turns the feed's first poll into "everything is new".
+    `then` runs last in the same transaction (the poll's own bookkeeping: one commit for the whole poll).
     """
-    args = (store, policy, items, now, make_deliveries, editable, mark_initialized)
+    unique = _dedupe(items)
+    # Rendering is CPU work: done before the write transaction, never while it holds SQLite's one write lock.
+    # What the store says now decides what is rendered; the transaction reads it again and renders, inside, only
+    # what another worker changed meanwhile (rare).
+    with store.engine.connect() as conn:
+        initialized, known = _read_state(conn, policy.name, unique)
+    plan = _plan(policy, unique, known, first_poll=not initialized, now=now)
+    rendered = {item.key: make_deliveries(item.article) for item in plan}
+
+    def make(item: Incoming) -> list[NewDelivery]:
+        got = rendered.get(item.key)
+        return got if got is not None else make_deliveries(item.article)
+
+    args = (store, policy, unique, now, make, editable, mark_initialized, then)
     try:
         return _record(*args, last_try=False)
     except IntegrityError:
@@ -88,32 +103,71 @@ def record_poll(
         return _record(*args, last_try=True)
 
 
+def _read_state(
+    conn: Connection, feed: str, items: Sequence[Incoming]
+) -> tuple[bool, dict[tuple[str, str], RowMapping]]:
+    row = conn.execute(select(t.feeds.c.initialized).where(t.feeds.c.name == feed)).first()
+    return bool(row and row.initialized), _known(conn, feed, items)
+
+
+def _plan(
+    policy: FeedPolicy,
+    items: Sequence[Incoming],
+    known: dict[tuple[str, str], RowMapping],
+    *,
+    first_poll: bool,
+    now: datetime,
+) -> list[Incoming]:
+    """The items whose posts will be rendered: new ones that will be queued, known ones whose content changed."""
+    chosen = _first_run_choice(items, policy.latest_on_first_run) if first_poll else None
+    out = []
+    for item in items:
+        row = _row_of(known, item)
+        if row is not None:
+            if item.article.fingerprint() != row["fingerprint"]:
+                out.append(item)
+        elif _skip_reason(item, policy, chosen, now) is None:
+            out.append(item)
+    return out
+
+
+def _row_of(known: dict[tuple[str, str], RowMapping], item: Incoming) -> RowMapping | None:
+    return known.get(("k", item.key)) or known.get(("u", item.url_key))
+
+
+def _skip_reason(item: Incoming, policy: FeedPolicy, chosen: set[str] | None, now: datetime) -> str | None:
+    if chosen is not None and item.key not in chosen:
+        return "first poll of the feed: recorded as seen"
+    if _too_old(item.article, policy.max_age, now):
+        return f"older than max_age ({policy.max_age})"
+    return None
+
+
 def _record(
     store: Store,
     policy: FeedPolicy,
-    items: Sequence[Incoming],
+    unique: Sequence[Incoming],
     now: datetime,
-    make_deliveries: Callable[[Article], list[NewDelivery]],
+    make_deliveries: Callable[[Incoming], list[NewDelivery]],
     editable: frozenset[str],
     mark_initialized: bool,
+    then: Callable[[Connection], None] | None,
     *,
     last_try: bool,
 ) -> PollOutcome:
     out = PollOutcome()
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         feed_row = conn.execute(select(t.feeds.c.initialized).where(t.feeds.c.name == policy.name)).first()
         out.first_poll = not (feed_row and feed_row.initialized)
-        unique = _dedupe(items)
         known = _known(conn, policy.name, unique)
         chosen = _first_run_choice(unique, policy.latest_on_first_run) if out.first_poll else None
         for item in unique:
-            row = known.get(("k", item.key)) or known.get(("u", item.url_key))
+            row = _row_of(known, item)
             part = PollOutcome()
             try:
                 if row is not None and _unchanged(row, item, part):
                     _absorb(out, part)
                     continue  # nothing to write: marked seen in one statement below
-                _begin_for_savepoints(conn)
                 with conn.begin_nested():
                     _record_item(conn, item, row, policy, chosen, now, make_deliveries, editable, part)
             except Exception as exc:
@@ -127,8 +181,10 @@ def _record(
             conn.execute(update(t.articles).where(t.articles.c.id.in_(ids)).values(last_seen_at=now))
         if feed_row is None:
             conn.execute(insert(t.feeds).values(name=policy.name, url="", initialized=mark_initialized, last_items=0))
-        elif mark_initialized:
+        elif mark_initialized and out.first_poll:
             conn.execute(update(t.feeds).where(t.feeds.c.name == policy.name).values(initialized=True))
+        if then is not None:
+            then(conn)
     return out
 
 
@@ -139,25 +195,21 @@ def _record_item(
     policy: FeedPolicy,
     chosen: set[str] | None,
     now: datetime,
-    make_deliveries: Callable[[Article], list[NewDelivery]],
+    make_deliveries: Callable[[Incoming], list[NewDelivery]],
     editable: frozenset[str],
     out: PollOutcome,
 ) -> None:
     if row is not None:  # known and changed
         _update(conn, row, item, now, out)
-        _correct(conn, row["id"], make_deliveries(item.article), editable, now, out)
+        _correct(conn, row["id"], make_deliveries(item), editable, now, out)
         return
-    reason = None
-    if chosen is not None and item.key not in chosen:
-        reason = "first poll of the feed: recorded as seen"
-    elif _too_old(item.article, policy.max_age, now):
-        reason = f"older than max_age ({policy.max_age})"
+    reason = _skip_reason(item, policy, chosen, now)
     article_id = _insert_article(conn, policy.name, item, now, "seen" if reason else "queued", reason)
     if reason:
         if not reason.startswith("first poll"):
             out.skipped.append((item.article, reason))
         return
-    _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item.article))
+    _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item))
     out.new.append((article_id, item.article))
 
 
@@ -170,17 +222,6 @@ def _absorb(out: PollOutcome, part: PollOutcome) -> None:
     out.seen_ids += part.seen_ids
     out.corrections += part.corrections
     out.refreshed += part.refreshed
-
-
-def _begin_for_savepoints(conn: Connection) -> None:
-    """pysqlite begins its transaction only at the first INSERT/UPDATE; a SAVEPOINT issued before that starts one
-    that its RELEASE commits, so each item would be committed on its own. Begin it first (IMMEDIATE: take the one
-    writer lock now, waiting up to the busy timeout, rather than fail upgrading a read later)."""
-    if conn.dialect.name != "sqlite":
-        return
-    raw = conn.connection.dbapi_connection
-    if raw is not None and not getattr(raw, "in_transaction", True):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _item_fault(exc: Exception, last_try: bool) -> bool:
@@ -350,13 +391,25 @@ def _insert_deliveries(
     not_before = now + policy.hold_for
     if article.published and article.published > not_before:
         not_before = article.published  # scheduled/future-dated: not before its time
-    for d in deliveries:
-        insert_delivery(
-            conn, article_id=article_id, feed=policy.name, target=d.target, recipient=d.recipient,
-            post_json=d.post_json, published_at=article.published, now=now, not_before=max(not_before, now + d.delay),
-            priority=policy.priority, state=d.state, generation=0, error_class="render" if d.error else None,
-            last_error=d.error,
-        )  # fmt: skip
+    if not deliveries:
+        return
+    conn.execute(
+        _INSERT_DELIVERY,
+        [
+            {
+                "article_id": article_id, "feed": policy.name, "target": d.target, "recipient": d.recipient,
+                "generation": 0, "kind": DeliveryKind.POST, "parent_id": None, "state": d.state,
+                "priority": policy.priority, "manual": False, "post": d.post_json, "published_at": article.published,
+                "not_before": max(not_before, now + d.delay), "attempts": 0, "created_at": now, "updated_at": now,
+                "error_class": "render" if d.error else None, "last_error": d.error,
+            }
+            for d in deliveries
+        ],
+    )  # fmt: skip
+
+
+# one executemany for an article's deliveries (built once: a statement costs more to build than to run)
+_INSERT_DELIVERY = insert(t.deliveries)
 
 
 def row_to_article(row: RowMapping) -> Article:

@@ -7,17 +7,17 @@ so it becomes `unknown` (or `retry` where the target allows automatic resend) an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post, Receipt
-from syndicator.limits import Decision, TargetHistory, WaitKind
+from syndicator.limits import Decision, HistoryNeeds, TargetHistory, WaitKind
 from syndicator.store import tables as t
 from syndicator.store.engine import Store
 
@@ -144,7 +144,7 @@ def claim_due(
     )
     if store.is_postgres:
         query = query.with_for_update(skip_locked=True)
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         ids = [r.id for r in conn.execute(query)]
         if not ids:
             return []
@@ -176,7 +176,7 @@ def begin_send(
     recent sends and the new `sending` mark one atomic step, so limits hold across several workers.
     """
     d = t.deliveries
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         history = _locked_history(store, conn, delivery.target, now - lookback, month_start, history_limit)
         decision = decide(history)
         still_ours = and_(d.c.id == delivery.id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
@@ -215,6 +215,62 @@ def begin_send(
     return decision
 
 
+def begin_wave(
+    store: Store,
+    target: str,
+    wave: Sequence[Delivery],
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    needs: HistoryNeeds | None,
+    plan: Callable[[TargetHistory | None], tuple[int, Decision | None]],
+) -> tuple[list[Delivery], Decision | None, int]:
+    """Start a wave of a target's claimed deliveries: in one transaction the governor reads the target's history
+    once (none when `needs` is None) and `plan` says how many may go now; those are marked `sending` in one
+    statement, with their attempts, and committed before any call. The first one refused gets the governor's time
+    and reason and is released. Returns the deliveries started (a delivery no longer this worker's is left out)
+    and the refusal, if any, and how many the governor allowed (the refused one is `wave[allowed]`)."""
+    d = t.deliveries
+    with store.write() as conn:
+        history = None
+        if needs is not None:
+            history = _locked_history(
+                store, conn, target, now - needs.lookback, needs.month_start, needs.limit,
+                sends=needs.sends, month=needs.month,
+            )  # fmt: skip
+        allowed, refusal = plan(history)
+        go = list(wave[:allowed])
+        started: list[Delivery] = []
+        if go:
+            rows = conn.execute(
+                update(d)
+                .where(d.c.id.in_([x.id for x in go]), d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
+                .values(
+                    state=S.SENDING, sending_at=now, attempts=d.c.attempts + 1, lease_until=now + lease,
+                    wait_reason=None, updated_at=now,
+                )
+                .returning(d.c.id)
+            )  # fmt: skip
+            ours = {r.id for r in rows}
+            started = [x for x in go if x.id in ours]
+            if started:
+                conn.execute(
+                    insert(t.attempts),
+                    [dict(delivery_id=x.id, number=x.attempts + 1, worker=worker, started_at=now) for x in started],
+                )
+        if refusal is not None and allowed < len(wave):
+            conn.execute(
+                update(d)
+                .where(d.c.id == wave[allowed].id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
+                .values(
+                    not_before=refusal.at or now, wait_reason=refusal.reason, lease_owner=None, lease_until=None,
+                    updated_at=now,
+                )
+            )  # fmt: skip
+    return started, refusal, allowed
+
+
 def ensure_target_row(store: Store, conn: Connection, target: str) -> None:
     """The target's state row exists (several workers may create it at once). On SQLite this write also takes the
     database's write lock, so what the transaction reads next cannot change under it."""
@@ -228,7 +284,15 @@ def ensure_target_row(store: Store, conn: Connection, target: str) -> None:
 
 
 def _locked_history(
-    store: Store, conn: Connection, target: str, since: datetime, month_start: datetime, limit: int
+    store: Store,
+    conn: Connection,
+    target: str,
+    since: datetime,
+    month_start: datetime,
+    limit: int,
+    *,
+    sends: bool = True,
+    month: bool = True,
 ) -> TargetHistory:
     ts = t.target_state
     ensure_target_row(store, conn, target)
@@ -241,7 +305,7 @@ def _locked_history(
     # between sending_at and then, so counting from sending_at could let the post one quota later reach the
     # platform less than a window after it.
     # only the newest `limit` sends matter (the largest quota or daily cap): the cost stays flat on big stores
-    send_times = sorted(
+    send_times = [] if not sends else sorted(
         (
             r.sent_at or r.sending_at
             for r in conn.execute(
@@ -258,7 +322,7 @@ def _locked_history(
         ),
         reverse=True,
     )
-    month_count = conn.execute(
+    month_count = 0 if not month else conn.execute(
         select(func.count())
         .select_from(d)
         .where(d.c.target == target, d.c.sending_at >= month_start, d.c.state.in_(COUNTED_STATES))
@@ -307,7 +371,7 @@ def _close_call(
 def renew_lease(store: Store, delivery_id: int, *, worker: str, until: datetime) -> bool:
     """A call still in flight keeps its delivery: no other worker may take it for dead."""
     d = t.deliveries
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         return bool(
             conn.execute(
                 update(d)
@@ -317,18 +381,52 @@ def renew_lease(store: Store, delivery_id: int, *, worker: str, until: datetime)
         )
 
 
+_D, _A = t.deliveries, t.attempts
+# Built once, run as one executemany for a wave's receipts (a statement costs more to build than to run)
+_SENT = (
+    update(_D)
+    .where(_D.c.id == bindparam("b_id"))
+    .values(
+        state=S.SENT, sent_at=bindparam("b_now"), remote_id=bindparam("b_remote_id"), remote_url=bindparam("b_url"),
+        receipt=bindparam("b_receipt"), error_class=None, last_error=None, lease_owner=None, lease_until=None,
+        updated_at=bindparam("b_now"),
+    )
+)  # fmt: skip
+_ATTEMPT_DONE = (
+    update(_A)
+    .where(
+        _A.c.id
+        == select(func.max(_A.c.id))
+        .where(_A.c.delivery_id == bindparam("b_id"), _A.c.finished_at.is_(None))
+        .scalar_subquery()
+    )
+    .values(finished_at=bindparam("b_now"), outcome="sent", error=None)
+)
+
+
 def record_sent(store: Store, delivery_id: int, receipt: Receipt, *, now: datetime, worker: str | None = None) -> bool:
     """Always recorded, even if the lease was lost meanwhile: we know it was posted. Returns False when the
     delivery was no longer this worker's `sending` one (another worker may have sent it again: a human checks)."""
-    d = t.deliveries
-    with store.engine.begin() as conn:
-        row = conn.execute(select(d.c.state, d.c.lease_owner).where(d.c.id == delivery_id)).first()
-        ours = row is not None and row.state == S.SENDING and (worker is None or row.lease_owner == worker)
-        _close_call(
-            conn, delivery_id, now=now, outcome="sent", error=None,
-            state=S.SENT, sent_at=now, remote_id=receipt.remote_id, remote_url=receipt.url,
-            receipt=receipt.to_json(), error_class=None, last_error=None,
-        )  # fmt: skip
+    return delivery_id in record_sent_many(store, [(delivery_id, receipt, now)], worker=worker)
+
+
+def record_sent_many(
+    store: Store, sent: Sequence[tuple[int, Receipt, datetime]], *, worker: str | None = None
+) -> set[int]:
+    """Record receipts in one transaction (always, like `record_sent`); returns the ids that were still this
+    worker's `sending` deliveries."""
+    if not sent:
+        return set()
+    ids = [i for i, _, _ in sent]
+    with store.write() as conn:
+        rows = conn.execute(select(_D.c.id, _D.c.state, _D.c.lease_owner).where(_D.c.id.in_(ids)))
+        ours = {r.id for r in rows if r.state == S.SENDING and (worker is None or r.lease_owner == worker)}
+        params = [
+            {"b_id": i, "b_now": when, "b_remote_id": r.remote_id, "b_url": r.url, "b_receipt": r.to_json()}
+            for i, r, when in sent
+        ]
+        conn.execute(_SENT, params)
+        conn.execute(_ATTEMPT_DONE, [{"b_id": i, "b_now": when} for i, _, when in sent])
     return ours
 
 
@@ -345,7 +443,7 @@ def record_failure(
     """`retry_at` None: the delivery is failed for good; else it is due again then. With `worker`: only if that
     worker still holds it (a lost lease means another worker may be handling it now)."""
     again: dict[str, object] = {"state": S.FAILED} if retry_at is None else {"state": S.RETRY, "not_before": retry_at}
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         return _close_call(
             conn, delivery_id, now=now, outcome=error_class, error=message[:2000], owner=worker,
             error_class=error_class, last_error=message[:2000],
@@ -379,7 +477,7 @@ def release(
     values: dict[str, object] = {"lease_owner": None, "lease_until": None}
     if not_before is not None:
         values.update(not_before=not_before, wait_reason=reason)
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             update(d).where(d.c.id.in_(ids), d.c.lease_owner == worker, d.c.state.in_(DUE_STATES)).values(**values)
         )
@@ -391,7 +489,7 @@ def expire_leases(
     """`sending` rows whose worker died mid-call → `unknown` (or `retry` for targets that allow it). `alive`: calls
     the caller has in flight itself, never taken for dead (its lanes run while it claims for other targets)."""
     d = t.deliveries
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         query = select(d).where(d.c.state == S.SENDING, d.c.lease_until < now)
         if alive:
             query = query.where(d.c.id.notin_(list(alive)))
@@ -412,7 +510,7 @@ def expire_leases(
 
 def mark_unknown(store: Store, delivery_id: int, *, now: datetime, reason: str, worker: str | None = None) -> bool:
     """The call ended in a way we cannot interpret: the post may exist. A person decides (resend)."""
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         return _close_call(
             conn, delivery_id, now=now, outcome="unknown", error=reason[:2000], owner=worker,
             state=S.UNKNOWN, error_class="unknown", last_error=reason[:2000],
@@ -439,7 +537,7 @@ def apply_to_parent(store: Store, delivery: Delivery, *, now: datetime) -> None:
         values["post"] = delivery.post.to_json()
     elif delivery.kind == K.DELETE:
         values["state"] = S.RETRACTED
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(update(d).where(d.c.id == delivery.parent_id).values(**values))
 
 
@@ -450,7 +548,7 @@ def pause_target(
     values: dict[str, object] = {"paused_until": until, "pause_reason": reason, "updated_at": now}
     if auth:
         values["auth_failed"] = True
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         ensure_target_row(store, conn, target)
         conn.execute(update(ts).where(ts.c.target == target).values(**values))
 
@@ -458,7 +556,7 @@ def pause_target(
 def clear_auth_pause(store: Store, target: str, *, now: datetime) -> bool:
     """Lift an authorization pause; True if there was one."""
     ts = t.target_state
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         return bool(
             conn.execute(
                 update(ts)
@@ -470,6 +568,6 @@ def clear_auth_pause(store: Store, target: str, *, now: datetime) -> bool:
 
 def save_rate(store: Store, target: str, rate_json: str, *, now: datetime) -> None:
     ts = t.target_state
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         ensure_target_row(store, conn, target)
         conn.execute(update(ts).where(ts.c.target == target).values(rate=rate_json, updated_at=now))

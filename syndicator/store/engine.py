@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.errors import StoreError
@@ -25,6 +28,9 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # SQLite takes one writer at a time: this process's writers queue here, in order, instead of sleeping in
+        # SQLite's busy handler and retrying (a convoy of threads that wastes seconds and can reach the timeout)
+        self._one_writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         if migrate:
             self.migrate()
 
@@ -59,6 +65,19 @@ class Store:
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot prepare the store at {redact_url(self.url)}: {_cause(exc)}") from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends. On SQLite it is this process's only writer and
+        holds the database's write lock from its first statement (BEGIN IMMEDIATE), so what it reads cannot
+        change before it writes; on PostgreSQL it is an ordinary transaction (rows are locked as needed)."""
+        if self._one_writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._one_writer, self.engine.begin() as conn:
+            begin_immediate(conn)
+            yield conn
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -102,7 +121,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # no pool_pre_ping: it doubles the round trips of every short transaction; a connection the server closed
+        # fails its statement, and the pool replaces it (the caller's next turn, or its retry, gets a fresh one)
+        kwargs.update(pool_size=10, max_overflow=10)
     try:
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -112,6 +133,15 @@ def make_engine(url: str) -> Engine:
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _pg_session)
     return engine
+
+
+def begin_immediate(conn: Connection) -> None:
+    """pysqlite begins its transaction only at the first INSERT/UPDATE, so a read before it is outside the
+    transaction (and a SAVEPOINT issued first starts one that its RELEASE commits). Begin it now, taking the write
+    lock (waiting up to the busy timeout) rather than failing to upgrade a read lock later."""
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not getattr(raw, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from syndicator.store import tables as t
@@ -18,51 +19,71 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     initialized: bool
+    hub: str | None = None  # the WebSub hub and topic last remembered: a poll that sees the same writes nothing
+    topic: str | None = None
 
 
 def ensure_feeds(store: Store, names_urls: dict[str, str]) -> None:
-    with store.engine.begin() as conn:
-        existing = {r.name for r in conn.execute(select(t.feeds.c.name))}
-        for name, url in names_urls.items():
-            if name not in existing:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(t.feeds).values(name=name, url=url, initialized=False, last_items=0))
-                    continue
-                except IntegrityError:
-                    pass  # another worker starting at the same moment created it
-            conn.execute(update(t.feeds).where(t.feeds.c.name == name).values(url=url))
+    """Every configured feed has its row, with its configured URL; rows already so are not written again."""
+    f = t.feeds
+    with store.engine.connect() as conn:
+        existing = {r.name: r.url for r in conn.execute(select(f.c.name, f.c.url))}
+    missing = {n: u for n, u in names_urls.items() if n not in existing}
+    moved = [{"n": n, "u": u} for n, u in names_urls.items() if n in existing and existing[n] != u]
+    if not missing and not moved:
+        return
+    with store.write() as conn:
+        for name, url in missing.items():
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(f).values(name=name, url=url, initialized=False, last_items=0))
+                continue
+            except IntegrityError:
+                moved.append({"n": name, "u": url})  # another worker starting at the same moment created it
+        if moved:
+            conn.execute(update(f).where(f.c.name == bindparam("n")).values(url=bindparam("u")), moved)
+
+
+_F = t.feeds
+# Built once: these run for every poll of every feed (constructing a statement costs more than running it)
+_CLAIM = (
+    update(_F)
+    .where(
+        _F.c.name == bindparam("n"),
+        or_(_F.c.lease_until.is_(None), _F.c.lease_until < bindparam("now"), _F.c.lease_owner == bindparam("w")),
+    )
+    .values(lease_owner=bindparam("w"), lease_until=bindparam("until"))
+    .returning(_F.c.etag, _F.c.last_modified, _F.c.initialized, _F.c.hub, _F.c.topic)
+)
 
 
 def claim_feed(store: Store, name: str, *, worker: str, now: datetime, lease: timedelta) -> FeedState | None:
-    """Take the poll lease for a feed; None if another worker is polling it right now."""
-    with store.engine.begin() as conn:
-        if conn.execute(select(t.feeds.c.name).where(t.feeds.c.name == name)).first() is None:
-            try:
+    """Take the poll lease for a feed (one statement); None if another worker is polling it right now."""
+    params = {"n": name, "now": now, "w": worker, "until": now + lease}
+    with store.write() as conn:
+        row = conn.execute(_CLAIM, params).first()
+        if row is None:
+            if conn.execute(select(_F.c.name).where(_F.c.name == name)).first() is not None:
+                return None  # another worker holds it
+            try:  # a feed added since the worker started
                 with conn.begin_nested():
-                    conn.execute(insert(t.feeds).values(name=name, url="", initialized=False, last_items=0))
+                    conn.execute(insert(_F).values(name=name, url="", initialized=False, last_items=0))
             except IntegrityError:
                 pass  # another worker created it a moment ago
-        result = conn.execute(
-            update(t.feeds)
-            .where(
-                t.feeds.c.name == name,
-                or_(
-                    t.feeds.c.lease_until.is_(None),
-                    t.feeds.c.lease_until < now,
-                    t.feeds.c.lease_owner == worker,
-                ),
-            )
-            .values(lease_owner=worker, lease_until=now + lease)
-        )
-        if result.rowcount == 0:
-            return None
-        row = conn.execute(select(t.feeds).where(t.feeds.c.name == name)).mappings().one()
-        return FeedState(name, row["etag"], row["last_modified"], bool(row["initialized"]))
+            row = conn.execute(_CLAIM, params).first()
+            if row is None:
+                return None
+    return FeedState(name, row.etag, row.last_modified, bool(row.initialized), row.hub, row.topic)
 
 
-def finish_poll(
-    store: Store,
+def finish_poll(store: Store, name: str, **result: Any) -> None:
+    """The poll's result (`finish_poll_in`'s keywords) in a transaction of its own."""
+    with store.write() as conn:
+        finish_poll_in(conn, name, **result)
+
+
+def finish_poll_in(
+    conn: Connection,
     name: str,
     *,
     worker: str,
@@ -74,6 +95,7 @@ def finish_poll(
     last_modified: str | None = None,
     items: int | None = None,
 ) -> None:
+    """The poll's result and the lease released, in one statement of the caller's transaction."""
     values: dict[str, object] = {
         "last_poll_at": now,
         "last_status": status,
@@ -82,31 +104,21 @@ def finish_poll(
         "lease_until": None,
     }
     if status == "failed":
-        values["last_error"] = error
+        values.update(last_error=error, failing_since=func.coalesce(_F.c.failing_since, now))
     else:
         values.update(last_ok_at=now, last_error=None, failing_since=None)
         if status == "ok":
             values.update(etag=etag, last_modified=last_modified)
         if items is not None:
             values["last_items"] = items
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(t.feeds)
-            .where(t.feeds.c.name == name, or_(t.feeds.c.lease_owner == worker, t.feeds.c.lease_owner.is_(None)))
-            .values(**values)
-        )
-        if status == "failed":
-            conn.execute(
-                update(t.feeds)
-                .where(and_(t.feeds.c.name == name, t.feeds.c.failing_since.is_(None)))
-                .values(failing_since=now)
-            )
+    ours = or_(_F.c.lease_owner == worker, _F.c.lease_owner.is_(None))
+    conn.execute(update(_F).where(_F.c.name == name, ours).values(**values))
 
 
 def remember_hub(store: Store, name: str, *, hub: str, topic: str) -> None:
     """The WebSub hub a feed advertises; a change of hub or topic means a new subscription."""
     f = t.feeds
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             update(f)
             .where(f.c.name == name, or_(f.c.hub.is_(None), f.c.hub != hub, f.c.topic != topic))
