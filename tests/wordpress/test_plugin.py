@@ -171,3 +171,16 @@ def test_the_block_editor_gets_the_sidebar_panel_and_the_classic_editor_the_box(
 def test_the_sidebar_script_is_valid_javascript() -> None:
     done = subprocess.run(["node", "--check", str(PLUGIN / "assets" / "sidebar.js")], capture_output=True, timeout=30)
     assert done.returncode == 0, done.stderr
+
+
+def test_meta_that_is_not_an_object_is_refused() -> None:
+    body = json.dumps({"feed": "en", "post_id": 5, "status": "publish", "meta": ["syndicator_no_social"]}).encode()
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    stamp = int(now.timestamp())
+    headers = {
+        "content-type": "application/json",
+        "x-syndicator-timestamp": str(stamp),
+        "x-syndicator-signature": webhook.sign(SECRET, stamp, body),
+    }
+    refused = webhook.verify(WebhookSettings(secret=SECRET), headers, body, now=now, guard=Guard(), feeds={"en"})
+    assert isinstance(refused, webhook.Refusal) and refused.status == 400 and "meta" in refused.reason
