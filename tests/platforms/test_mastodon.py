@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syndicator.article import Article, Post, Receipt
 from syndicator.config import TargetSettings
@@ -359,3 +361,22 @@ def test_the_articles_own_alt_text_describes_the_image() -> None:
     article = Article(id="1", feed="fa", url="https://example.org/a", title="عنوان", image_url="https://example.org/i.jpg",
                       image_alt="زنی در حال خواندن روزنامه")  # fmt: skip
     assert registry.get("mastodon").render(prepare(article, t), t).extra["image_alt"] == "زنی در حال خواندن روزنامه"
+
+
+_words = st.one_of(
+    st.text(alphabet="ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی‌۰۱۲", min_size=1, max_size=8),
+    st.text(alphabet="ءآأؤإئابةتثجحخدذرزسشصضطظعغفقكلمنهوىيًٌٍَُِّْ", min_size=1, max_size=8),
+    st.text(alphabet="abcXYZ019éü", min_size=1, max_size=8),
+    st.lists(st.sampled_from(["😀", "👍🏽", "👨‍👩‍👧", "🇮🇷", "❤️", "1️⃣"]), min_size=1, max_size=3).map("".join),
+    st.builds(
+        lambda host, path: f"https://{host}.org/{path}x",
+        st.text(alphabet="abcdef", min_size=1, max_size=8),
+        st.text(alphabet="abc019-_/?=&", max_size=30),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, max_size=60).map(" ".join), st.sampled_from([23, 30, 0]))
+def test_our_count_is_the_instances(text: str, per_url: int) -> None:
+    assert mastodon_length(text, per_url) == instance_length(text, per_url)
