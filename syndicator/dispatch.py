@@ -56,13 +56,16 @@ from syndicator.store.faults import store_fault
 
 log = get_logger("syndicator.dispatch")
 CLAIM_LEASE = timedelta(minutes=2)
+# Dry-run deliveries claimed in one statement, over all idle dry-run targets: each sends its share as one wave
+DRY_RUN_BATCH = 1000
 # A publish is a few requests one after another (an image download, its upload, the post; a fallback post),
 # each bounded by `timeout` per socket operation: four of them is generous for a live call, and bounds a stuck one.
 DEADLINE_FACTOR = 4
 # A fan-out target (WhatsApp: one message per recipient) has this many calls in flight at once when its governor
 # lets them all go now: each is its own message, committed `sending` before the wave's calls start, and a crash
-# mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time.
-FANOUT_WAVE = 16
+# mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time. Fewer
+# than requests' 10 pooled connections per host, which a blocking publisher's session shares between threads.
+FANOUT_WAVE = 8
 
 
 def call_deadline(target: TargetSettings) -> timedelta:
@@ -151,16 +154,18 @@ class Dispatcher:
         by_target: dict[str, list[Delivery]] = defaultdict(list)
         if not targets:
             return by_target
-        claimed = await asyncio.to_thread(
-            outbox.claim_due,
-            app.store,
-            worker=app.worker_id,
-            now=now,
-            # a dead worker's claimed batch is free again when its calls' leases would have expired
-            lease=min(CLAIM_LEASE, max(map(self._call_lease, app.config.targets.values()), default=CLAIM_LEASE)),
-            limit=self.batch,
-            targets=targets,
-        )
+        # a dead worker's claimed batch is free again when its calls' leases would have expired
+        lease = min(CLAIM_LEASE, max(map(self._call_lease, app.config.targets.values()), default=CLAIM_LEASE))
+        dry = [n for n in targets if app.config.targets[n].dry_run]
+        real = [n for n in targets if not app.config.targets[n].dry_run]
+        claimed: list[Delivery] = []
+        # dry runs in large batches (nothing leaves the process, one wave each); real targets in batches that leave
+        # work for the other workers
+        for names, limit in ((dry, DRY_RUN_BATCH), (real, self.batch)):
+            if names:
+                claimed += await asyncio.to_thread(
+                    outbox.claim_due, app.store, worker=app.worker_id, now=now, lease=lease, limit=limit, targets=names
+                )
         claimed = await asyncio.to_thread(desk_edits.applied, app.store, claimed)  # editors' texts from the desk
         for d in claimed:
             by_target[d.target].append(d)

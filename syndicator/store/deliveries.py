@@ -136,26 +136,33 @@ def claim_due(
     ]
     if targets is not None:
         cond.append(d.c.target.in_(list(targets)))
-    query = (
+    pick = (
         select(d.c.id)
         .where(*cond)
         .order_by(d.c.priority.desc(), d.c.published_at.desc().nulls_last(), d.c.id)
         .limit(limit)
     )
     if store.is_postgres:
-        query = query.with_for_update(skip_locked=True)
+        pick = pick.with_for_update(skip_locked=True)
+    # One statement. The pick is a materialized CTE: as `id IN (subquery)` PostgreSQL may run the subquery again
+    # for the join, and each run skips the rows the last one locked, so one claim could take far more than `limit`.
+    # The conditions again in the UPDATE, for a row another transaction changed meanwhile.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    claim = (
+        update(d)
+        .where(d.c.id == picked.c.id, *cond)
+        .values(lease_owner=worker, lease_until=now + lease)
+        .returning(*d.c)
+    )
     with store.write() as conn:
-        ids = [r.id for r in conn.execute(query)]
-        if not ids:
-            return []
-        until = now + lease
-        # the conditions again: on SQLite the SELECT ran before this transaction took the write lock
-        conn.execute(update(d).where(d.c.id.in_(ids), *cond).values(lease_owner=worker, lease_until=until))
-        rows = conn.execute(
-            select(d).where(d.c.id.in_(ids), d.c.lease_owner == worker, d.c.lease_until == until)
-        ).mappings()
-        by_id = {r["id"]: to_delivery(r) for r in rows}
-    return [by_id[i] for i in ids if i in by_id]
+        claimed = [to_delivery(r) for r in conn.execute(claim).mappings()]
+    # most urgent first, as the SELECT ordered them (RETURNING keeps no order)
+    claimed.sort(key=lambda x: (-x.priority, x.published_at is None, -_ts(x.published_at), x.id))
+    return claimed
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value else 0.0
 
 
 def begin_send(
