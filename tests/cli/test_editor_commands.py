@@ -130,3 +130,26 @@ def test_json_shows_the_plan_and_what_was_done(cli: Run, polled: list[dict[str, 
     assert [s["target"] for s in held["steps"]] == ["telegram"]
     released = as_json(cli("release", f"a{article}", "--yes", "--json"))
     assert released["done"] == [f"released 1 deliveries of {polled[0]['title']!r} (article a{article})"]
+
+
+def test_a_real_terminal_is_asked(cfg: Path, polled: list[dict[str, object]]) -> None:
+    """The same through a pseudo-terminal: the command sees a real tty on stdin and waits for the answer."""
+    import os
+    import pty
+    import subprocess
+
+    x = next(r for r in polled if r["target"] == "x")
+    fail(cfg, int(str(x["id"])))
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicator", "--config", str(cfg), "resend", f"a{x['article_id']}"],
+            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cfg.parent,
+        )  # fmt: skip
+        os.write(master, b"y\n")  # the terminal holds the line until the command reads it
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert process.returncode == 0, err
+    assert b"Queue 1 delivery now? [y/N]" in err and b"queued   x: queued again (was failed)" in out
