@@ -9,6 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests run the same examples on every run (a red CI must be reproducible, a green one must mean the same
+# thing twice); `HYPOTHESIS_PROFILE=explore` draws new ones locally, to look for cases the fixed seed misses.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _LOCAL = {"127.0.0.1", "localhost", "::1", None, ""}
 _real_getaddrinfo = socket.getaddrinfo
