@@ -25,6 +25,7 @@ MODULES = (
     "syndicator.cli.editor",
     "syndicator.cli.check",
     "syndicator.cli.completion",
+    "syndicator.desk.commands",  # desk-user add|list|remove
 )
 
 

@@ -129,8 +129,14 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
         article_ids=article_ids,
         limit=args.limit,
     )
+    from syndicator.desk.commands import audit_rows, print_audit
+
+    desk = audit_rows(app, since=start, article_ids=article_ids, limit=args.limit)  # who did what on the desk
     if args.json:
-        emit_json({"deliveries": [{"ref": f"d{r['id']}", "article_ref": f"a{r['article_id']}", **r} for r in rows]})
+        emit_json({
+            "deliveries": [{"ref": f"d{r['id']}", "article_ref": f"a{r['article_id']}", **r} for r in rows],
+            "desk_audit": desk,
+        })  # fmt: skip
         return 0
     out = [
         [
@@ -146,6 +152,7 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
         for r in rows
     ]
     table(out, ["DELIVERY", "ARTICLE", "UPDATED (UTC)", "TARGET", "STATE", "TRIES", "TITLE", "RESULT"])
+    print_audit(desk)
     return 0
 
 
@@ -161,6 +168,7 @@ def _preview_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feed", metavar="NAME", help="preview the newest items of this feed")
     p.add_argument("--latest", type=positive, default=1, metavar="N", help="with --feed: how many items (default 1)")
     p.add_argument("--target", action="append", metavar="NAME", help="only this target (repeatable)")
+    p.add_argument("--png", metavar="DIR", help="also draw each post as a PNG into DIR (headless Chromium)")
 
 
 @command(
@@ -191,6 +199,12 @@ def cmd_preview(args: argparse.Namespace, cfg: Config) -> int:
     except FeedError as exc:
         print(f"syndicator: cannot read the feed: {exc}", file=sys.stderr)
         return 1
+    if args.png:
+        from pathlib import Path
+
+        from syndicator.desk.commands import preview_pngs
+
+        return preview_pngs(app, articles, args.target, Path(args.png))
     doc = actions.preview(app, articles, args.target)
     if args.json:
         emit_json({"articles": doc})
