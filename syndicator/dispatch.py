@@ -66,6 +66,8 @@ DEADLINE_FACTOR = 4
 # mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time. Fewer
 # than requests' 10 pooled connections per host, which a blocking publisher's session shares between threads.
 FANOUT_WAVE = 8
+# A governor's "not before" this close (a pace between recipients) is waited out in the lane, claim kept
+SHORT_WAIT = timedelta(seconds=1)
 
 
 def call_deadline(target: TargetSettings) -> timedelta:
@@ -190,11 +192,24 @@ class Dispatcher:
                 await self._give_back(queue[i:])
                 break
             attempted += count
-            if refusal is not None:
-                # the target must wait: the rest go back, due when the governor says (nothing polls before then)
-                await self._give_back(held + queue[i:], not_before=refusal.at, reason=refusal.reason)
-                break
+            if refusal is None:
+                continue
+            if refusal.at is not None and outbox.is_short(refusal, self.app.clock(), SHORT_WAIT):
+                # a pace between recipients: wait here with the claim kept, rather than give back and claim again
+                await asyncio.sleep(max(0.0, (refusal.at - self.app.clock()).total_seconds()))
+                if self.app.clock() >= refusal.at and not self.stopping:
+                    queue, i = held + queue[i:], 0
+                    continue
+            self._waiting(target, held[0] if held else wave[0], refusal)
+            # the target must wait: the rest go back, due when the governor says (nothing polls before then)
+            await self._give_back(held + queue[i:], not_before=refusal.at, reason=refusal.reason)
+            break
         return attempted
+
+    def _waiting(self, target: TargetSettings, d: Delivery, refusal: Decision) -> None:
+        if refusal.kind is not WaitKind.LEASE_LOST:
+            kind = refusal.kind or WaitKind.PLATFORM
+            emit(RateLimitWait(target=target.name, delivery=d.id, until=refusal.at, reason=refusal.reason, kind=kind))
 
     def _next_wave(self, target: TargetSettings, rest: list[Delivery]) -> list[Delivery]:
         """The deliveries started together (one transaction marks them `sending`, one records their receipts):
@@ -264,16 +279,8 @@ class Dispatcher:
             started, refusal, allowed = await asyncio.to_thread(
                 outbox.begin_wave, app.store, target.name, live, worker=app.worker_id, now=now,
                 lease=self._call_lease(target), needs=governor.needs(target.name, now),
-                plan=lambda history: governor.plan(target.name, history, now, kinds),
+                plan=lambda history: governor.plan(target.name, history, now, kinds), keep=SHORT_WAIT,
             )  # fmt: skip
-            if refusal is not None and refusal.kind is not WaitKind.LEASE_LOST:
-                kind = refusal.kind or WaitKind.PLATFORM
-                emit(
-                    RateLimitWait(
-                        target=target.name, delivery=live[allowed].id, until=refusal.at, reason=refusal.reason,
-                        kind=kind,
-                    )
-                )  # fmt: skip
             receipts: list[tuple[Delivery, Receipt, datetime]] = []
             try:
                 await asyncio.gather(*(self._call_one(target, d, receipts) for d in started))
@@ -281,7 +288,8 @@ class Dispatcher:
                 await self._record_receipts(target, receipts)
         finally:
             self.in_flight.difference_update(ids)
-        return stale + len(started), refusal, (live[allowed + 1 :] if refusal is not None else [])
+        # held back: the refused one first (still claimed when its wait is short), then those behind it
+        return stale + len(started), refusal, (live[allowed:] if refusal is not None else [])
 
     def _stale(self, target: TargetSettings, d: Delivery, now: datetime) -> bool:
         fresh = self._freshness(target, d)

@@ -232,12 +232,14 @@ def begin_wave(
     lease: timedelta,
     needs: HistoryNeeds | None,
     plan: Callable[[TargetHistory | None], tuple[int, Decision | None]],
+    keep: timedelta = timedelta(0),
 ) -> tuple[list[Delivery], Decision | None, int]:
     """Start a wave of a target's claimed deliveries: in one transaction the governor reads the target's history
     once (none when `needs` is None) and `plan` says how many may go now; those are marked `sending` in one
     statement, with their attempts, and committed before any call. The first one refused gets the governor's time
     and reason and is released. Returns the deliveries started (a delivery no longer this worker's is left out)
-    and the refusal, if any, and how many the governor allowed (the refused one is `wave[allowed]`)."""
+    and the refusal, if any, and how many the governor allowed (the refused one is `wave[allowed]`). A refusal
+    that ends within `keep` leaves the refused one claimed: the caller waits that long and goes on."""
     d = t.deliveries
     with store.write() as conn:
         history = None
@@ -266,7 +268,7 @@ def begin_wave(
                     insert(t.attempts),
                     [dict(delivery_id=x.id, number=x.attempts + 1, worker=worker, started_at=now) for x in started],
                 )
-        if refusal is not None and allowed < len(wave):
+        if refusal is not None and allowed < len(wave) and not is_short(refusal, now, keep):
             conn.execute(
                 update(d)
                 .where(d.c.id == wave[allowed].id, d.c.lease_owner == worker, d.c.state.in_(DUE_STATES))
@@ -276,6 +278,11 @@ def begin_wave(
                 )
             )  # fmt: skip
     return started, refusal, allowed
+
+
+def is_short(refusal: Decision, now: datetime, keep: timedelta) -> bool:
+    """A refusal whose time comes within `keep` (a pace between recipients): the lane waits, it gives nothing back."""
+    return refusal.at is not None and refusal.at - now <= keep
 
 
 def ensure_target_row(store: Store, conn: Connection, target: str) -> None:
