@@ -131,3 +131,27 @@ def test_a_deletion_is_not_held_by_quotas_or_quiet_hours_but_waits_for_a_platfor
     assert gov.decide("t", full, NOW, kind="delete").allowed
     paused = history(paused_until=NOW + timedelta(seconds=30), pause_reason="429")
     assert not gov.decide("t", paused, NOW, kind="delete").allowed
+
+
+def test_a_wave_is_planned_as_if_each_one_before_it_had_just_been_sent() -> None:
+    from syndicator.article import DeliveryKind
+
+    post, delete = (False, DeliveryKind.POST), (False, DeliveryKind.DELETE)
+    quota = governor('min_spacing = "0s"\nquotas = ["3/1h"]')
+    assert quota.plan("t", history([NOW - timedelta(minutes=5)]), NOW, [post] * 5)[0] == 2
+    allowed, refusal = quota.plan("t", history(), NOW, [post, delete, post, post, post])
+    assert allowed == 4 and refusal is not None and refusal.reason.startswith("quota")  # a deletion uses none
+    paced = governor('min_spacing = "2s"')
+    allowed, refusal = paced.plan("t", history(), NOW, [post] * 8)
+    assert allowed == 1 and refusal is not None and refusal.at == NOW + timedelta(seconds=2)
+    needs = paced.needs("t", NOW)
+    assert needs is not None and needs.sends and not needs.month  # no monthly cap: the month is not counted
+
+
+def test_a_dry_run_target_reads_no_history_and_any_wave_goes() -> None:
+    from syndicator.article import DeliveryKind
+
+    cfg = config.parse(BASE + 'quotas = ["1/1h"]\n', environ={}, dry_run=True)
+    dry = Governor(cfg.targets)
+    assert dry.needs("t", NOW) is None
+    assert dry.plan("t", None, NOW, [(False, DeliveryKind.POST)] * 50) == (50, None)

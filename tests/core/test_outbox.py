@@ -170,3 +170,33 @@ def test_history_seen_by_the_governor_counts_sends(store_url: str) -> None:
         row = conn.execute(select(t.deliveries).where(t.deliveries.c.id == xs[1].id)).mappings().one()
     assert row["state"] == "pending" and row["not_before"] == NOW + timedelta(minutes=9)
     assert row["wait_reason"] == "quota 1/1h reached" and row["lease_owner"] is None
+
+
+def test_a_wave_is_marked_sending_in_one_transaction_and_its_receipts_recorded_in_one(store_url: str) -> None:
+    store = Store(store_url)
+    record_poll(store, policy(), [], now=NOW, make_deliveries=make)
+    record_poll(store, policy(), [art(i) for i in range(1, 7)], now=NOW, make_deliveries=make)
+    lease = timedelta(minutes=1)
+    claimed = outbox.claim_due(store, worker="w", now=NOW, lease=lease, limit=5)
+    assert len(claimed) == 5  # one statement, never more than the limit
+    xs = [d for d in outbox.claim_due(store, worker="w", now=NOW, lease=lease) + claimed if d.target == "x"]
+    refusal = Decision(False, NOW + timedelta(minutes=3), "quota 3/1h reached")
+    started, refused, allowed = outbox.begin_wave(
+        store, "x", xs, worker="w", now=NOW, lease=lease, needs=None, plan=lambda _h: (3, refusal)
+    )
+    assert allowed == 3 and refused is refusal and [d.id for d in started] == [d.id for d in xs[:3]]
+    with store.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(t.deliveries).where(t.deliveries.c.target == "x"))}
+        attempts = conn.execute(select(func.count()).select_from(t.attempts)).scalar_one()
+    assert [rows[d.id].state for d in xs[:4]] == ["sending"] * 3 + ["pending"]
+    assert rows[xs[3].id].lease_owner is None and rows[xs[3].id].wait_reason == "quota 3/1h reached"
+    assert rows[xs[4].id].lease_owner == "w"  # behind the refused one: the dispatcher gives it back
+    assert attempts == 3
+    # the process dies after the first call's receipt was recorded: the other two become unknown
+    ours = outbox.record_sent_many(store, [(started[0].id, Receipt("r1", None), NOW)], worker="w")
+    assert ours == {started[0].id}
+    gone = outbox.expire_leases(store, now=NOW + timedelta(minutes=5), auto_retry_targets=set())
+    assert sorted(d.id for d in gone) == sorted(d.id for d in started[1:])
+    with store.engine.connect() as conn:
+        outcomes = conn.execute(select(t.attempts.c.outcome).order_by(t.attempts.c.id)).scalars().all()
+    assert outcomes == ["sent", "unknown", "unknown"]
