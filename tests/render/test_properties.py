@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from syndicator.article import Article, Post
 from syndicator.platforms.twitter.measure import x_parse
-from syndicator.platforms.twitter.xurls import extract_urls
 from syndicator.render import render
 from syndicator.render.bidi import BIDI_MARKS
 from syndicator.render.text import ELLIPSIS, inline
+from syndicator.render.url_extract import extract_urls
 from tests.render import oracle
 from tests.render.helpers import target, telegram_problems, utf16
 

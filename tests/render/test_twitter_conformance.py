@@ -22,8 +22,8 @@ import yaml
 
 from syndicator.platforms.twitter._emoji import utf16_units
 from syndicator.platforms.twitter.measure import x_parse
-from syndicator.platforms.twitter.xurls import extract_urls
 from syndicator.render.hashtags import is_valid_hashtag
+from syndicator.render.url_extract import extract_urls
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "twitter-text-conformance"
 

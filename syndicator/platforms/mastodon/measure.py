@@ -3,15 +3,15 @@ URL counts the instance's `characters_reserved_per_url` (23 on a stock server) w
 `@user@server` counts as `@user`.
 
 Mastodon finds URLs with twitter-text's extractor, URLs with a scheme only (`extract_url_without_protocol: false`);
-`syndicator.platforms.twitter.xurls` is that extractor (a pure module: no client library comes with it).
+`syndicator.render.url_extract` is that extractor (a pure module: no client library comes with it).
 """
 
 from __future__ import annotations
 
 import re
 
-from syndicator.platforms.twitter.xurls import extract_urls
 from syndicator.render.graphemes import graphemes
+from syndicator.render.url_extract import extract_urls
 
 STOCK_URL_LENGTH = 23
 _MENTION = re.compile(r"(?<![\w@/])@(\w+)@[\w.-]*\w")

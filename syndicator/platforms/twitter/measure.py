@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from syndicator.platforms.twitter._emoji import EMOJI_UTF16, utf16_units
-from syndicator.platforms.twitter.xurls import extract_urls
+from syndicator.render.url_extract import extract_urls
 
 X_LIMIT = 280
 X_URL_WEIGHT = 23

@@ -1,5 +1,6 @@
-"""Which parts of a text X treats as URLs (each counts 23 in the weighted length): a port of twitter-text v3's
-`extractUrlsWithIndices`, regular expressions included, so that our measure agrees with X's own.
+"""Which parts of a text are URLs as twitter-text v3's `extractUrlsWithIndices` finds them, regular expressions
+included. X counts each as 23 in its weighted length, and Mastodon's server runs the same extractor for its
+`characters_reserved_per_url`: shared text machinery, so it lives here and not in either platform's package.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from syndicator.platforms.twitter._tlds import CCTLDS, GTLDS
+from syndicator.render.tlds import CCTLDS, GTLDS
 
 _DIRECTIONAL = "\u202a-\u202e\u061c\u200e\u200f\u2066\u2067\u2068\u2069"
 _INVALID = "\ufffe\ufeff\uffff"
