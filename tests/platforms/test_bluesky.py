@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,18 @@ from tests.fakes.server import Request, Response
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
+
+def _noise_png(side: int) -> bytes:
+    """A real PNG that does not compress (noise): ~3 bytes a pixel, so 1,000 px a side is ~3 MB."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), random.Random(side).randbytes(side * side * 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+BIG_PNG = _noise_png(1000)
+
 MakePublisher = Callable[..., BlueskyPublisher]
 
 
@@ -35,8 +49,10 @@ class ImageHost(FakeBluesky):
     def handle(self, request: Request) -> Response:
         if request.path == "/img/small.png":
             return Response(200, PNG, headers={"Content-Type": "image/png"})
-        if request.path == "/img/huge.png":
+        if request.path == "/img/huge.png":  # says PNG, is not one: nothing to resize
             return Response(200, b"\x89PNG" + b"\x00" * 1_000_001, headers={"Content-Type": "image/png"})
+        if request.path == "/img/photo.png":
+            return Response(200, BIG_PNG, headers={"Content-Type": "image/png"})
         return super().handle(request)
 
 
@@ -101,12 +117,21 @@ async def test_link_card_carries_the_article_image_as_thumb(fake: ImageHost, mak
     assert "image_error" not in receipt.extra
 
 
-async def test_an_image_over_one_megabyte_leaves_the_card_without_thumb(fake: ImageHost, make: MakePublisher) -> None:
+async def test_a_photo_over_one_megabyte_is_resized_into_the_thumb(fake: ImageHost, make: MakePublisher) -> None:
+    assert len(BIG_PNG) > 1_000_000
+    card = {"uri": "https://example.org/fa/a", "title": "t", "description": ""}
+    receipt = await make().publish(post(image_url=f"{fake.url}/img/photo.png", extra={"card": card}))
+    thumb = next(iter(fake.posts.values())).record["embed"]["external"]["thumb"]
+    assert thumb["mimeType"] == "image/jpeg" and 0 < thumb["size"] <= 1_000_000
+    assert "image_error" not in receipt.extra and "bytes" in receipt.extra["image_resized"]
+
+
+async def test_what_cannot_be_made_to_fit_leaves_the_card_without_thumb(fake: ImageHost, make: MakePublisher) -> None:
     card = {"uri": "https://example.org/fa/a", "title": "t", "description": ""}
     receipt = await make().publish(post(image_url=f"{fake.url}/img/huge.png", extra={"card": card}))
     external = next(iter(fake.posts.values())).record["embed"]["external"]
     assert "thumb" not in external or external["thumb"] is None
-    assert "1,000,000" in receipt.extra["image_error"]
+    assert "1,000,000" in receipt.extra["image_error"] and "not an image" in receipt.extra["image_error"]
     assert not fake.calls("com.atproto.repo.uploadBlob")
 
 

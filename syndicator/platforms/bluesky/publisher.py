@@ -56,6 +56,7 @@ from atproto_core.exceptions import AtProtocolError
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.images import ImageLimits, ImageProblem, fit
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.bluesky.facets import Facet, find_facets
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SERVICE = "https://bsky.social"
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_THUMB_BYTES = 1_000_000
+MAX_THUMB_SIDE = 2000  # a card thumb is shown small: more pixels only cost bytes
+DOWNLOAD_MAX_BYTES = 25 * 1024 * 1024  # a camera original is fetched, then fitted to the thumb limit (images.fit)
 DEFAULT_RETRY_AFTER = timedelta(minutes=15)
 LIBRARY_LOGGERS = ("atproto", "atproto_client", "atproto_core", "httpx", "httpcore", "syndicator.platforms")
 SESSION_GONE = frozenset({"ExpiredToken", "InvalidToken"})
@@ -241,7 +244,7 @@ class BlueskyPublisher(Publisher):
         of the upload other than a refused image raise (nothing is posted yet: never maybe sent)."""
         try:
             got = await asyncio.to_thread(
-                self._outbound.fetch, url, timeout=self._timeout, max_bytes=MAX_THUMB_BYTES,
+                self._outbound.fetch, url, timeout=self._timeout, max_bytes=DOWNLOAD_MAX_BYTES,
                 content_types=("image/",), purpose="image",
             )  # fmt: skip
         except OutboundError as exc:
@@ -250,9 +253,19 @@ class BlueskyPublisher(Publisher):
         if got.status != 200 or not got.body:
             extra["image_error"] = f"image download answered HTTP {got.status}" if got.status != 200 else "empty image"
             return None
+        data, content_type = got.body, got.content_type
+        if len(data) > MAX_THUMB_BYTES:  # within the limit it goes as it came: Bluesky takes it, nothing is lost
+            limits = ImageLimits(max_bytes=MAX_THUMB_BYTES, max_side=MAX_THUMB_SIDE)
+            try:
+                fitted = await asyncio.to_thread(fit, data, content_type, limits)
+            except ImageProblem as problem:
+                extra["image_error"] = f"image cannot be made to fit Bluesky's 1,000,000-byte thumb limit: {problem}"
+                return None
+            extra["image_resized"] = f"{len(data)} → {len(fitted.data)} bytes, {fitted.width}x{fitted.height}"
+            data, content_type = fitted.data, fitted.content_type
 
         async def upload() -> Any:
-            return await self._client.com.atproto.repo.upload_blob(got.body, headers={"Content-Type": got.content_type})
+            return await self._client.com.atproto.repo.upload_blob(data, headers={"Content-Type": content_type})
 
         try:
             uploaded = await self._call(upload)
@@ -376,7 +389,7 @@ def post_url(actor: str, rkey: str) -> str:
 
 def _image_problem(exc: OutboundError, timeout: float) -> str:
     if exc.reason == "too_large":
-        return "image is over Bluesky's 1,000,000-byte thumb limit: the card goes without it"
+        return f"image is over {DOWNLOAD_MAX_BYTES // (1024 * 1024)} MB, too large to fetch: the card goes without it"
     if exc.reason == "timeout":
         return f"image download took longer than {timeout:g}s"
     if exc.reason == "content_type":
