@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from syndicator.article import Article
 from syndicator.events import ArticleSkipped, emit
 from syndicator.logs import get_logger
+from syndicator.platforms import registry
 from syndicator.sources.clean import SUMMARY_CHARS, clean_text
 from syndicator.sources.urls import url_key
 from syndicator.store import tables as t
@@ -50,8 +51,6 @@ SKIP_PREFIX = "social-skip-"
 META_NO_SOCIAL = "syndicator_no_social"
 META_SKIP = "syndicator_skip_"
 META_TEXT = "syndicator_text_"
-# what editors call a platform, where it differs from its `platform = "..."` name
-ALIASES = {"x": "twitter"}
 TEXT_CHARS = SUMMARY_CHARS  # a custom text is capped like a summary; the platform cuts it to its own limit
 NAMES = 50  # skips and texts kept per article: more is not an editor's choice
 _POST_ID = re.compile(r"[?&]p=(\d+)(?:$|&)")
@@ -261,7 +260,8 @@ def decide(article: Article, feed: FeedSettings, targets: Mapping[str, TargetSet
 def _lookup(values: Mapping[str, str], target: TargetSettings) -> str | None:
     """A value named for the target itself, else for its platform (or the platform's editorial alias)."""
     names = [target.name.lower(), target.platform.lower()]
-    names += [alias for alias, platform in ALIASES.items() if platform == target.platform]
+    spec = registry.find(target.platform)
+    names += list(spec.aliases) if spec else []  # what editors also call the platform, from its spec
     for name in names:
         if name in values:
             return values[name]

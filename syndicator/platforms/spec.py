@@ -97,6 +97,7 @@ class PlatformSpec:
     # fan-out hook: settings → the recipients a delivery is made for (capabilities.fan_out)
     recipients: Callable[[Any], list[str]] | None = None
     order: int = 100  # where it is listed (docs, `--help`, error messages); then by name
+    aliases: tuple[str, ...] = ()  # what editors also call it, e.g. in `social-skip-NAME` tags ("x" for twitter)
     alert_channel: AlertChannelSpec | None = None  # the platform can carry ops alerts (`[alerts]` keys)
 
     def publisher_class(self) -> type[Publisher]:

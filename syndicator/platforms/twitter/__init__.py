@@ -19,6 +19,7 @@ SPEC = PlatformSpec(
     name="twitter",
     title="X",
     order=10,
+    aliases=("x",),
     settings=TwitterSettings,
     render=render_x,
     default_template=DEFAULT_TEMPLATE,
