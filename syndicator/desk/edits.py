@@ -23,8 +23,8 @@ class EditRefused(ValueError):
 
 def editable(post: Post) -> str | None:
     """Why this post's text cannot be edited at all, or None."""
-    if post.platform == "whatsapp" and post.extra.get("mode") == "template":
-        return "a WhatsApp template message sends Meta's approved template, not this text: edit the template instead"
+    if post.extra.get("mode") == "template":
+        return "a template message sends the platform's approved template, not this text: edit the template instead"
     return None
 
 

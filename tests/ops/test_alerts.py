@@ -261,6 +261,10 @@ async def test_authorization_pause_alerts_once_and_recovers_when_the_pause_is_li
     app, pubs = ops.app()
     pubs["tg_a"].outcomes.append(AuthError("401 Unauthorized: the bot token was revoked"))
     async with ops.start(app) as run:
+        # the start-up credential check passes (and a passing check resumes a paused target): it is done and
+        # applied before the post that fails, so that it cannot lift this test's pause at a random moment
+        await wait_until(lambda: pubs["tg_a"].checks >= 1, what="the start-up credential check")
+        await ops.quiet()
         await ops.new_story(run)
         await ops.expect("auth:tg_a", "tg_a: authorization failed", ["firing"])
         await ops.new_story(run)  # held back by the pause: no second alert
