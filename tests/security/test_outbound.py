@@ -421,7 +421,7 @@ def test_a_dripping_or_silent_server_is_cut_at_the_deadline(server: LocalServer,
         OutboundGuard([local(server)]).fetch(f"{server.url}/slow.jpg", timeout=0.5, max_bytes=10_000)
     elapsed = time.monotonic() - started
     assert caught.value.reason == "timeout"
-    assert 0.45 <= elapsed < 0.8, elapsed
+    assert 0.45 <= elapsed < 0.95, elapsed  # the server holds for 1 s or more: cut before it, with slack for load
 
 
 def test_a_slow_resolver_counts_against_the_deadline() -> None:
@@ -432,7 +432,7 @@ def test_a_slow_resolver_counts_against_the_deadline() -> None:
     started = time.monotonic()
     with pytest.raises(OutboundError) as caught:
         OutboundGuard(resolver=slow).fetch("http://slow-dns.example.org/a.jpg", timeout=0.3, max_bytes=10)
-    assert caught.value.reason == "timeout" and time.monotonic() - started < 0.6
+    assert caught.value.reason == "timeout" and time.monotonic() - started < 0.9  # the resolver takes 1 s
 
 
 def test_the_size_cap_holds_with_or_without_a_declared_length(server: LocalServer) -> None:

@@ -206,9 +206,9 @@ def billion_laughs(levels: int = 10) -> bytes:
 
 
 def test_billion_laughs_is_not_expanded() -> None:
-    start = time.monotonic()
+    start = time.thread_time()  # the parse's CPU time: a loaded machine does not make it slower
     parsed = parse(billion_laughs(), feed="t")
-    assert time.monotonic() - start < 1
+    assert time.thread_time() - start < 1
     assert len(dump(parsed)) < 2000  # 10^9 "lol"s would be 3 GB
     assert "lollollol" not in dump(parsed)
     assert parsed.articles[0].url == "https://x.org/a/"
@@ -220,9 +220,9 @@ def test_quadratic_blowup_with_one_big_entity_is_bounded() -> None:
         f'<!DOCTYPE rss [<!ENTITY big "{big}">]><rss><channel><item><title>t</title><link>https://x.org/a/</link>'
         f"<description>{'&big;' * 200_000}</description></item></channel></rss>"
     ).encode()
-    start = time.monotonic()
+    start = time.thread_time()  # the parse's CPU time: a loaded machine does not make it slower
     parsed = parse(data, feed="t")
-    assert time.monotonic() - start < 3
+    assert time.thread_time() - start < 3
     assert len(parsed.articles[0].summary) <= 1_100_000  # a budget caps what declared entities may add
 
 
@@ -292,10 +292,10 @@ def test_pathological_text_finishes_quickly(payload: str) -> None:
         + "1:11 " * 10_000
         + f"</pubDate><description>{payload}</description></item></channel></rss>"
     ).encode()
-    start = time.monotonic()
+    start = time.thread_time()  # the parse's CPU time: a loaded machine does not make it slower
     with contextlib.suppress(FeedError):
         parse(data, feed="t")
-    assert time.monotonic() - start < 2
+    assert time.thread_time() - start < 2
 
 
 def test_many_items_parse_in_reasonable_time() -> None:
