@@ -28,7 +28,7 @@ from syndicator.redaction import EXCEPTION_CAP, FIELD_CAP, KEY_CAP, MARK, TEXT_C
 from tests.e2e.helpers import preserved_logging
 
 # obviously fake values in the real shapes (so the shape patterns match them too), registered as known secrets
-BOT_TOKEN = "1234567890:TEST-not-a-real-bot-token-000000000"
+BOT_TOKEN = "000000:TEST-not-real-telegram-bot-token"  # the shape the pattern must catch, obviously fake
 PAGE_TOKEN = "EAATESTnotarealpagetoken000000000000000000000000"
 OAUTH_SECRET = "TEST-not-real-oauth-token-secret-0000"
 DB_PASSWORD = "TEST-not-real-db-password-0000"

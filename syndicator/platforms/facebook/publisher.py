@@ -321,15 +321,7 @@ class FacebookPublisher(Publisher):
                 # a 2xx the library could not read ("Maintype was not text…"): the post may exist
                 failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
             else:
-                failure = GraphFailure.from_body(
-                    body,
-                    platform="facebook",
-                    action=action,
-                    status=seen.status,
-                    headers=seen.headers,
-                    now=_now(),
-                    secrets=self._secrets,
-                )
+                failure = self._graph_failure(body, action, seen)
         except requests.JSONDecodeError:
             failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
         except requests.ConnectTimeout:  # no connection was made: nothing can have been posted
@@ -343,20 +335,18 @@ class FacebookPublisher(Publisher):
             failure = self._network(action, "unreadable", f"unreadable answer (HTTP {seen.status})")
         if failure is None and seen.status is not None and seen.status >= 400:
             # facebook-sdk never looks at the status: an error status without an "error" body passes as a result
-            failure = GraphFailure.from_body(
-                result,
-                platform="facebook",
-                action=action,
-                status=seen.status,
-                headers=seen.headers,
-                now=_now(),
-                secrets=self._secrets,
-            )
+            failure = self._graph_failure(result, action, seen)
         if failure is None:
             return result, parse_usage(seen.headers)
         if ok_if is not None and ok_if(failure):
             return None, failure.usage
         raise to_publish_error(failure, _now())
+
+    def _graph_failure(self, body: Any, action: str, seen: _Seen) -> GraphFailure:
+        return GraphFailure.from_body(
+            body, platform="facebook", action=action, status=seen.status, headers=seen.headers, now=_now(),
+            secrets=self._secrets,
+        )  # fmt: skip
 
     def _network(self, action: str, kind: str, message: str) -> GraphFailure:
         status = self._seen.status
