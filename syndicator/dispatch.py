@@ -50,6 +50,7 @@ from syndicator.health import report_store_failure
 from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
 from syndicator.platforms.base import Publisher, with_delivery_key
+from syndicator.platforms.registry import preview_extra
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
 from syndicator.store.faults import store_fault
@@ -383,9 +384,7 @@ class Dispatcher:
             preview.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
             if d.post.image_url:
                 preview["image"] = d.post.image_url
-            for key in ("template", "share_url"):  # WhatsApp: what a template send carries; the wa.me draft link
-                if d.post.extra.get(key):
-                    preview[key] = d.post.extra[key]
+            preview.update(preview_extra(d.post))
         delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
         emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
 

@@ -214,6 +214,7 @@ async def idle_seconds(app: App, targets: Iterable[str] | None = None) -> float:
 
 def show_due(app: App) -> None:
     """--dry-run: log what is due now, as it would be posted, and leave it queued for the real run."""
+    from syndicator.platforms.registry import preview_extra
     from syndicator.store.reports import due_posts
 
     for d in due_posts(app.store, now=app.clock(), targets=list(app.config.targets)):
@@ -221,7 +222,7 @@ def show_due(app: App) -> None:
             "delivery.preview", delivery=d.id, article=d.article_id, feed=d.feed, target=d.target,
             recipient=d.recipient or None, kind=d.kind, length=d.post.length, limit=d.post.limit, text=d.post.text,
             link=d.post.link, image=d.post.image_url, dry_run=True,
-            **{k: d.post.extra[k] for k in ("template", "share_url") if d.post.extra.get(k)},  # WhatsApp
+            **preview_extra(d.post),
         )  # fmt: skip
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import syndicator.platforms as _package
 from syndicator.platforms.spec import PlatformSpec
+
+if TYPE_CHECKING:
+    from syndicator.article import Post
 
 
 @cache
@@ -44,3 +48,11 @@ def get(name: str) -> PlatformSpec:
 
 def find(name: str) -> PlatformSpec | None:
     return _specs().get(name)
+
+
+def preview_extra(post: Post) -> dict[str, Any]:
+    """What a dry run's line and a preview show of `post.extra` besides the text: its platform's `preview_fields`
+    that the post has."""
+    spec = find(post.platform)
+    fields = spec.preview_fields if spec else ()
+    return {key: post.extra[key] for key in fields if post.extra.get(key)}

@@ -99,6 +99,9 @@ class PlatformSpec:
     order: int = 100  # where it is listed (docs, `--help`, error messages); then by name
     aliases: tuple[str, ...] = ()  # what editors also call it, e.g. in `social-skip-NAME` tags ("x" for twitter)
     alert_channel: AlertChannelSpec | None = None  # the platform can carry ops alerts (`[alerts]` keys)
+    # `Post.extra` keys a dry run's log line and a preview show besides the text (what a send carries that the
+    # text does not: a template and its parameters, a share link)
+    preview_fields: tuple[str, ...] = ()
 
     def publisher_class(self) -> type[Publisher]:
         """The publisher class; this is where the client library is imported."""

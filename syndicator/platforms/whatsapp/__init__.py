@@ -48,6 +48,7 @@ SPEC = PlatformSpec(
     name="whatsapp",
     title="WhatsApp",
     order=40,
+    preview_fields=("template", "share_url"),  # what a template send carries; the wa.me draft link
     settings=WhatsAppSettings,
     render=render_whatsapp,
     default_template=DEFAULT_TEMPLATE,
