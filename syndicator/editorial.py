@@ -13,9 +13,15 @@ Two ways to say it, both read for every article before its posts are rendered (`
   in the store (`editorial_choices`, by WordPress post id and by URL), because the feed, which is polled too, does
   not carry it.
 
-An article opted out is still recorded (seen, never posted) and `article.skipped` says why; a target kept off is
-named in an `article.skipped` line of its own. A custom text replaces the template's title and summary for that
-target; the platform's renderer still measures it and cuts it to the platform's limit.
+An article opted out (or kept off every one of its feed's targets) is still recorded, in state `skipped` with the
+reason (`syndicator history`, `status`, the desk show it), and `article.skipped` says why; a target kept off is
+named in an `article.skipped` line of its own. When the opt-out goes (the tag removed: the article changes in the
+feed; the box unticked: the webhook or the REST API says so), a skipped article is queued then, as a new article
+would be, if it is still within the feed's `max_age`; an article already queued that is opted out later has what
+has not gone out cancelled, and becomes `skipped` when nothing of it is out.
+
+A custom text replaces the template's title and summary for that target; the platform's renderer still measures it
+and cuts it to the platform's limit.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from syndicator.article import Article
-from syndicator.events import ArticleSkipped, emit
+from syndicator.events import ArticleNew, ArticleSkipped, emit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.sources.clean import SUMMARY_CHARS, clean_text
 from syndicator.sources.urls import url_key
 from syndicator.store import tables as t
+from syndicator.store.articles import queue_skipped, skip_unposted
 
 if TYPE_CHECKING:
     from syndicator.app import App
@@ -214,6 +221,16 @@ class Plan:
     opted_out: str | None  # why it goes nowhere, or None
     kept_off: Mapping[str, str]  # target name → why
 
+    def skipped(self, names: Iterable[str]) -> str | None:
+        """Why the article goes to none of `names` (the feed's targets), or None: opted out, or every one kept
+        off. The store records such an article as `skipped` with this reason."""
+        if self.opted_out:
+            return self.opted_out
+        names = list(names)
+        if names and all(n in self.kept_off for n in names):
+            return "kept off every target: " + "; ".join(f"{n}: {self.kept_off[n]}" for n in names)
+        return None
+
     def targets(self, names: Iterable[str]) -> list[str]:
         if self.opted_out:
             return []
@@ -283,9 +300,11 @@ def plan(app: App, feed: FeedSettings, article: Article) -> Plan:
 
 
 def told(app: App, feed: FeedSettings, choices: Choices, *, url: str | None, post_id: int | None) -> None:
-    """The plugin told us its choices for an article (webhook or REST API): keep them, and apply an opt-out or a
-    skip to what is already queued for it and has not gone out (cancelled, with the reason); a post already out
-    stays (a withdrawal is WordPress's status, not a ticked box)."""
+    """The plugin told us its choices for an article (webhook or REST API): keep them, and apply them to what is
+    already recorded for it. An opt-out or a skip cancels what is queued and has not gone out (with the reason);
+    an article with nothing out becomes `skipped`; a post already out stays (a withdrawal is WordPress's status,
+    not a ticked box). An article that was `skipped` and is no longer kept off (the box unticked) is queued now,
+    as a new one would be, if it is still within the feed's `max_age`."""
     from syndicator.store import manage
 
     now = app.clock()
@@ -295,6 +314,9 @@ def told(app: App, feed: FeedSettings, choices: Choices, *, url: str | None, pos
         rows += [r for r in manage.find_articles(app.store, url, url_key(url)) if r["feed"] == feed.name]
     for row in {r["id"]: r for r in rows}.values():
         article = replace(_row_article(row), feed=feed.name)
+        if row["state"] == "skipped":
+            _lifted(app, feed, row, article)
+            continue
         result = decide(article, feed, app.config.targets, choices)
         reason = result.opted_out
         targets = None if reason else sorted(result.kept_off)
@@ -306,6 +328,24 @@ def told(app: App, feed: FeedSettings, choices: Choices, *, url: str | None, pos
         if cancelled:
             log.info("editorial.cancelled", feed=feed.name, article=row["guid"], cancelled=cancelled,
                      reason=reason or f"kept off {', '.join(targets or [])}")  # fmt: skip
+        everywhere = result.skipped(feed.targets)
+        if everywhere and row["state"] == "queued" and skip_unposted(app.store, row["id"], reason=everywhere):
+            emit(ArticleSkipped(feed=feed.name, article=row["guid"], url=row["url"], reason=everywhere))
+
+
+def _lifted(app: App, feed: FeedSettings, row: Any, article: Article) -> None:
+    """A `skipped` article, told new choices: queued if nothing keeps it off any more (rendered as a new article
+    is, by the poll's own rules: `polling.deliveries_for`)."""
+    from syndicator.polling import deliveries_for, policy_of
+
+    now = app.clock()
+    if feed.max_age and article.published is not None and now - article.published > feed.max_age:
+        why = f"its opt-out was lifted, but it is older than max_age ({feed.max_age}) by now"
+        emit(ArticleSkipped(feed=feed.name, article=row["guid"], url=row["url"], reason=why))
+        return
+    deliveries = deliveries_for(app, feed, article)  # logs `article.skipped` again if it is still kept off
+    if queue_skipped(app.store, row["id"], policy_of(feed), article, deliveries, now=now):
+        emit(ArticleNew(feed=feed.name, article=row["guid"], url=row["url"], title=row["title"], via="editorial"))
 
 
 def _row_article(row: Any) -> Article:

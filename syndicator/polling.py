@@ -26,7 +26,7 @@ from syndicator.render import render
 from syndicator.sources.clean import clean_article, clean_text, unstorable
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
-from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, PollOutcome, record_poll
+from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, Planned, PollOutcome, record_poll
 from syndicator.store.faults import store_fault
 from syndicator.store.feeds import claim_feed, finish_poll, finish_poll_in, remember_hub
 
@@ -61,8 +61,8 @@ def policy_of(feed: FeedSettings) -> FeedPolicy:
 
 def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDelivery]:
     """One delivery per target of the feed (per recipient on a fan-out platform), each with its rendered post."""
-    out: list[NewDelivery] = []
     plan = editorial.plan(app, feed, article)  # the newsroom's opt-out, skips and custom texts
+    out: list[NewDelivery] = Planned(skipped=plan.skipped(feed.targets))  # kept off everything: recorded skipped
     for name in plan.targets(feed.targets):
         target = app.config.targets[name]
         try:
@@ -235,7 +235,8 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             return _failed(app, feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
         return _failed(app, feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
     _log_outcome(feed, outcome, len(items), time.monotonic() - started)
-    return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), len(outcome.skipped))
+    skipped = len(outcome.skipped) + len(outcome.opted_out)  # opted out: editorial.plan logged each
+    return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), skipped)
 
 
 def _failed(
@@ -282,7 +283,7 @@ def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration:
             items=items,
             new=len(outcome.new),
             updated=len(outcome.updated),
-            skipped=len(outcome.skipped),
+            skipped=len(outcome.skipped) + len(outcome.opted_out),
             rejected=len(outcome.rejected),
             first_poll=outcome.first_poll,
             not_modified=False,

@@ -91,6 +91,7 @@ def _feeds(app: App, now: Any) -> list[dict[str, Any]]:
     for feed in app.config.feeds:
         out.append(stored.pop(feed.name, None) or {
             "feed": feed.name, "url": feed.url, "last_poll": None, "result": None, "error": None,
-            "failing_since": None, "next_poll": None, "items": None, "articles_24h": 0,
+            "failing_since": None, "next_poll": None, "items": None, "articles_24h": 0, "skipped_24h": 0,
+            "gap": None,
         })  # fmt: skip
     return out + [f for f in stored.values() if f]  # feeds no longer configured keep their history

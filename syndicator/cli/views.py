@@ -44,11 +44,12 @@ def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
             f["result"] or "never polled",
             when(f["next_poll"]),
             str(f["articles_24h"]),
+            str(f.get("skipped_24h", 0)),
             cut(f["error"], 60),
         ]
         for f in doc["feeds"]
     ]
-    table(feeds, ["FEED", "LAST POLL (UTC)", "RESULT", "NEXT POLL", "NEW 24H", "ERROR"])
+    table(feeds, ["FEED", "LAST POLL (UTC)", "RESULT", "NEXT POLL", "NEW 24H", "SKIPPED 24H", "ERROR"])
     print()
     targets = [
         [
@@ -132,10 +133,15 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
     from syndicator.desk.commands import audit_rows, print_audit
 
     desk = audit_rows(app, since=start, article_ids=article_ids, limit=args.limit)  # who did what on the desk
+    # articles the newsroom kept off social media have no deliveries: listed apart, with why (not per target)
+    skipped = [] if args.target or args.state else reports.skipped_articles(
+        app.store, since=start, feed=args.feed, article_ids=article_ids, limit=args.limit
+    )
     if args.json:
         emit_json({
             "deliveries": [{"ref": f"d{r['id']}", "article_ref": f"a{r['article_id']}", **r} for r in rows],
             "desk_audit": desk,
+            "skipped_articles": [{"ref": f"a{r['id']}", **r} for r in skipped],
         })  # fmt: skip
         return 0
     out = [
@@ -152,6 +158,13 @@ def cmd_history(args: argparse.Namespace, cfg: Config) -> int:
         for r in rows
     ]
     table(out, ["DELIVERY", "ARTICLE", "UPDATED (UTC)", "TARGET", "STATE", "TRIES", "TITLE", "RESULT"])
+    if skipped:
+        print("\nSkipped (kept off social media by the newsroom):")
+        table(
+            [[f"a{r['id']}", when(r["first_seen_at"]), r["feed"], cut(r["title"], 40), cut(r["reason"], 60)]
+             for r in skipped],
+            ["ARTICLE", "SEEN (UTC)", "FEED", "TITLE", "WHY"],
+        )  # fmt: skip
     print_audit(desk)
     return 0
 

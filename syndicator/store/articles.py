@@ -9,7 +9,7 @@ store itself (locked, full, unreachable) still fails the whole poll, which its n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +42,24 @@ class NewDelivery:
     delay: timedelta = timedelta(0)  # the target's own cancel window
 
 
+class Planned(list[NewDelivery]):
+    """What `make_deliveries` may answer: an article's deliveries and, when the newsroom kept it off every target
+    (syndicator/editorial.py), why: `skipped`. Such an article is recorded in state `skipped` with that reason,
+    not `queued` without deliveries. A plain list means "no editorial objection"."""
+
+    def __init__(self, deliveries: Iterable[NewDelivery] = (), *, skipped: str | None = None) -> None:
+        super().__init__(deliveries)
+        self.skipped = skipped
+
+
+def skipped_by(deliveries: Sequence[NewDelivery]) -> str | None:
+    """Why `deliveries` (an answer of `make_deliveries`) are none at the newsroom's word, else None."""
+    return deliveries.skipped if isinstance(deliveries, Planned) else None
+
+
+SKIPPED = "skipped"  # the article's state when the newsroom kept it off everything (articles.reason says why)
+
+
 @dataclass(frozen=True)
 class FeedPolicy:
     name: str
@@ -57,6 +75,8 @@ class PollOutcome:
     new: list[tuple[int, Article]] = field(default_factory=list)  # queued (article row id, article)
     updated: list[tuple[int, Article]] = field(default_factory=list)
     skipped: list[tuple[Article, str]] = field(default_factory=list)  # recorded, not posted, and why
+    # recorded as `skipped` at the newsroom's word (opt-out): editorial.plan logged why as it decided
+    opted_out: list[tuple[int, Article, str]] = field(default_factory=list)
     rejected: list[tuple[Article, str]] = field(default_factory=list)  # not recorded at all (unstorable), and why
     unchanged: int = 0
     seen_ids: list[int] = field(default_factory=list)  # known and unchanged: last_seen_at moves in one statement
@@ -200,17 +220,121 @@ def _record_item(
     out: PollOutcome,
 ) -> None:
     if row is not None:  # known and changed
+        planned = make_deliveries(item)
+        if row["state"] == SKIPPED:
+            _update_skipped(conn, row, item, policy, now, planned, out)
+            return
         _update(conn, row, item, now, out)
-        _correct(conn, row["id"], make_deliveries(item), editable, now, out)
+        _correct(conn, row["id"], planned, editable, now, out)
+        why = skipped_by(planned)
+        if why and row["state"] == "queued":
+            _opt_out_later(conn, row["id"], item.article, why, now, out)
         return
     reason = _skip_reason(item, policy, chosen, now)
-    article_id = _insert_article(conn, policy.name, item, now, "seen" if reason else "queued", reason)
+    planned = [] if reason else make_deliveries(item)
+    opted_out = skipped_by(planned)
+    state = "seen" if reason else SKIPPED if opted_out else "queued"
+    article_id = _insert_article(conn, policy.name, item, now, state, reason or opted_out)
     if reason:
         if not reason.startswith("first poll"):
             out.skipped.append((item.article, reason))
         return
-    _insert_deliveries(conn, article_id, policy, item.article, now, make_deliveries(item))
+    if opted_out:
+        out.opted_out.append((article_id, item.article, opted_out))
+        return
+    _insert_deliveries(conn, article_id, policy, item.article, now, planned)
     out.new.append((article_id, item.article))
+
+
+def _update_skipped(
+    conn: Connection,
+    row: RowMapping,
+    item: Incoming,
+    policy: FeedPolicy,
+    now: datetime,
+    planned: list[NewDelivery],
+    out: PollOutcome,
+) -> None:
+    """An article the newsroom had kept off everything changed. Still kept off: recorded, with today's reason.
+    No longer (the tag was removed): queued now, as a new article would be — unless it is older than `max_age`
+    by now, which a new article would not be posted for either."""
+    values: dict[str, Any] = {"last_seen_at": now, "fingerprint": item.article.fingerprint(), "changed_at": now}
+    values.update(_article_values(item.article))
+    why = skipped_by(planned)
+    if why:
+        values["reason"] = why
+        out.opted_out.append((row["id"], item.article, why))
+    elif _too_old(item.article, policy.max_age, now):
+        why = f"its opt-out was lifted, but it is older than max_age ({policy.max_age}) by now"
+        values["reason"] = why
+        out.skipped.append((item.article, why))
+    else:
+        values.update(state="queued", reason=None)
+    a = t.articles
+    # conditional: another worker (or the plugin's webhook) may have queued it meanwhile
+    changed = conn.execute(update(a).where(a.c.id == row["id"], a.c.state == SKIPPED).values(**values)).rowcount
+    if changed and not why:
+        _insert_deliveries(conn, row["id"], policy, item.article, now, planned)
+        out.new.append((row["id"], item.article))
+
+
+def queue_skipped(
+    store: Store, article_id: int, policy: FeedPolicy, article: Article, deliveries: list[NewDelivery], *, now: datetime
+) -> bool:
+    """A `skipped` article the newsroom no longer keeps off (the plugin's box unticked): queued now, in one
+    transaction, if it is still skipped and within `max_age`. True when it was queued here."""
+    if skipped_by(deliveries) or not deliveries or _too_old(article, policy.max_age, now):
+        return False
+    a = t.articles
+    with store.write() as conn:
+        changed = conn.execute(
+            update(a).where(a.c.id == article_id, a.c.state == SKIPPED).values(state="queued", reason=None)
+        ).rowcount
+        if changed:
+            _insert_deliveries(conn, article_id, policy, article, now, deliveries)
+    return bool(changed)
+
+
+def skip_unposted(store: Store, article_id: int, *, reason: str) -> bool:
+    """A queued article the newsroom now keeps off everything, whose unsent deliveries were cancelled: `skipped`
+    with `reason` if nothing of it is (or may be) on a platform; one with posts out stays `queued` (re-checked for
+    withdrawal, its posts stay). True when it is skipped now."""
+    with store.write() as conn:
+        return _skip_if_unposted(conn, article_id, reason)
+
+
+def _skip_if_unposted(conn: Connection, article_id: int, reason: str) -> bool:
+    a, d = t.articles, t.deliveries
+    out = select(d.c.id).where(
+        d.c.article_id == article_id, d.c.state.in_((DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN))
+    )
+    result = conn.execute(
+        update(a)
+        .where(a.c.id == article_id, a.c.state == "queued", ~out.exists())
+        .values(state=SKIPPED, reason=reason)
+    )
+    return bool(result.rowcount)
+
+
+def _opt_out_later(
+    conn: Connection, article_id: int, article: Article, reason: str, now: datetime, out: PollOutcome
+) -> None:
+    """A queued article was tagged to stay off social media after all: what has not gone out is cancelled (as
+    the plugin's "don't post this" does, editorial.told), and with nothing out it becomes `skipped`."""
+    d = t.deliveries
+    conn.execute(
+        update(d)
+        .where(
+            d.c.article_id == article_id,
+            d.c.state.in_((DeliveryState.PENDING, DeliveryState.RETRY, DeliveryState.HELD)),
+        )
+        .values(
+            state=DeliveryState.RETRACTED, error_class="skipped", last_error=reason, updated_at=now,
+            lease_owner=None, lease_until=None,
+        )
+    )  # fmt: skip
+    if _skip_if_unposted(conn, article_id, reason):
+        out.opted_out.append((article_id, article, reason))
 
 
 def _absorb(out: PollOutcome, part: PollOutcome) -> None:
@@ -218,6 +342,7 @@ def _absorb(out: PollOutcome, part: PollOutcome) -> None:
     out.new += part.new
     out.updated += part.updated
     out.skipped += part.skipped
+    out.opted_out += part.opted_out
     out.unchanged += part.unchanged
     out.seen_ids += part.seen_ids
     out.corrections += part.corrections
@@ -260,7 +385,9 @@ def _known(conn: Connection, feed: str, items: Sequence[Incoming]) -> dict[tuple
     url_keys = [i.url_key for i in items]
     for chunk in range(0, len(items), 400):
         rows = conn.execute(
-            select(t.articles.c.id, t.articles.c.key, t.articles.c.url_key, t.articles.c.fingerprint).where(
+            select(
+                t.articles.c.id, t.articles.c.key, t.articles.c.url_key, t.articles.c.fingerprint, t.articles.c.state
+            ).where(
                 t.articles.c.feed == feed,
                 or_(
                     t.articles.c.key.in_(keys[chunk : chunk + 400]),

@@ -14,6 +14,7 @@ from sqlalchemy.engine import RowMapping
 from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.store import tables as t
+from syndicator.store.articles import SKIPPED
 from syndicator.store.deliveries import COUNTED_STATES, Delivery, to_delivery
 from syndicator.store.engine import Store
 from syndicator.store.gaps import gap_lines
@@ -23,13 +24,15 @@ def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
     f, a = t.feeds, t.articles
     with store.engine.connect() as conn:
         # a range on the first_seen_at index, counted here: grouping in SQL lets SQLite walk the feed index instead
-        # new = queued for posting (or withdrawn since); a first run's skipped backlog and too-old items are not
+        # new = queued for posting (or withdrawn since); a first run's skipped backlog and too-old items are not;
+        # skipped = kept off by the newsroom (opt-out), counted apart: nothing waits for them
         recent = Counter(
-            conn.execute(
-                select(a.c.feed).where(
-                    a.c.first_seen_at >= now - timedelta(hours=24), a.c.state.in_(("queued", "withdrawn"))
+            (feed, state)
+            for feed, state in conn.execute(
+                select(a.c.feed, a.c.state).where(
+                    a.c.first_seen_at >= now - timedelta(hours=24), a.c.state.in_(("queued", "withdrawn", SKIPPED))
                 )
-            ).scalars()
+            )
         )
         rows = conn.execute(select(f).order_by(f.c.name)).mappings().all()
     gaps = gap_lines(store, since=now - timedelta(hours=24))
@@ -44,10 +47,31 @@ def feed_status(store: Store, *, now: datetime) -> list[dict[str, Any]]:
             "failing_since": r["failing_since"],
             "next_poll": r["next_poll_at"],
             "items": r["last_items"],
-            "articles_24h": int(recent.get(r["name"], 0)),
+            "articles_24h": int(recent.get((r["name"], "queued"), 0) + recent.get((r["name"], "withdrawn"), 0)),
+            "skipped_24h": int(recent.get((r["name"], SKIPPED), 0)),
         }
         for r in rows
     ]
+
+
+def skipped_articles(
+    store: Store, *, since: datetime, feed: str | None = None, article_ids: list[int] | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Articles recorded since `since` that the newsroom kept off social media (state `skipped`), newest first,
+    with why: `history` lists them beside the deliveries, which they have none of."""
+    a = t.articles
+    query = (
+        select(a.c.id, a.c.feed, a.c.guid, a.c.url, a.c.title, a.c.published_at, a.c.first_seen_at, a.c.reason)
+        .where(a.c.state == SKIPPED, a.c.first_seen_at >= since)
+        .order_by(a.c.first_seen_at.desc(), a.c.id.desc())
+        .limit(limit)
+    )
+    if feed:
+        query = query.where(a.c.feed == feed)
+    if article_ids is not None:
+        query = query.where(a.c.id.in_(article_ids))
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def target_counts(store: Store, targets: Iterable[str], *, now: datetime) -> dict[str, dict[str, Any]]:

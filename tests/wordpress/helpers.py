@@ -29,6 +29,28 @@ class Clock:
         return self.now
 
 
+def config_text(
+    wp: FakeWordPress,
+    db: str,
+    *,
+    wordpress: bool = False,
+    feed_extra: str = "",
+    targets: Sequence[str] = TARGETS,
+    sections: str = "",
+) -> str:
+    site = f'wordpress = "{wp.url}"\n' if wordpress else ""
+    blocks = {
+        "x": '[targets.x]\nplatform = "twitter"\ndry_run = true\n',
+        "telegram": '[targets.telegram]\nplatform = "telegram"\nchat = "@example"\ndry_run = true\n',
+    }
+    return (
+        f'[store]\nurl = "{db}"\n\n[[feeds]]\nname = "en"\nurl = "{wp.url}/feed/"\nlanguage = "en"\n'
+        f'max_age = "2d"\nfirst_run = "skip"\ntargets = {json.dumps(list(targets))}\n{site}{feed_extra}\n'
+        + "\n".join(blocks[n] for n in targets)
+        + sections
+    )
+
+
 def make_app(
     wp: FakeWordPress,
     db: str,
@@ -40,17 +62,7 @@ def make_app(
     sections: str = "",
     environ: dict[str, str] | None = None,
 ) -> App:
-    site = f'wordpress = "{wp.url}"\n' if wordpress else ""
-    blocks = {
-        "x": '[targets.x]\nplatform = "twitter"\ndry_run = true\n',
-        "telegram": '[targets.telegram]\nplatform = "telegram"\nchat = "@example"\ndry_run = true\n',
-    }
-    text = (
-        f'[store]\nurl = "{db}"\n\n[[feeds]]\nname = "en"\nurl = "{wp.url}/feed/"\nlanguage = "en"\n'
-        f'max_age = "2d"\nfirst_run = "skip"\ntargets = {json.dumps(list(targets))}\n{site}{feed_extra}\n'
-        + "\n".join(blocks[n] for n in targets)
-        + sections
-    )
+    text = config_text(wp, db, wordpress=wordpress, feed_extra=feed_extra, targets=targets, sections=sections)
     return App.open(config.parse(text, environ=environ or {}), clock=clock)
 
 

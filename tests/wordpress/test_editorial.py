@@ -41,12 +41,15 @@ def test_no_social_in_any_case_or_as_slug_is_recorded_never_posted(wp: FakeWordP
     wp.posts[13].tags = [("no-social", "no-social")]
     with events() as got:
         report = poll_feed(app, app.config.feed("en"))
-    assert report.new == 4
+    assert (report.new, report.skipped) == (1, 3)
     sent = posts(app)
+    rows = article_rows(app)
     for post_id in (10, 11, 13):
         guid = wp.guid(post_id)
         assert not [k for k in sent if k[0] == guid]
-        assert guid in article_rows(app)  # recorded: a later poll does not find it new
+        assert rows[guid].state == "skipped"  # recorded: a later poll does not find it new, nothing waits for it
+        assert rows[guid].reason.startswith("opted out: tagged")
+    assert rows[wp.guid(12)].state == "queued" and rows[wp.guid(12)].reason is None
     assert {k[1] for k in sent if k[0] == wp.guid(12)} == {"x", "telegram"}
     skipped = [e for e in got if isinstance(e, ArticleSkipped)]
     assert sorted(e.article for e in skipped) == sorted(wp.guid(i) for i in (10, 11, 13))
