@@ -9,12 +9,8 @@ concurrently, so one article reaches its four platforms at once. Two ways to dri
   whose call is slow holds back only itself: the other targets go on claiming and sending, also the deliveries
   of articles that arrive meanwhile.
 
-Every platform call runs under a wall-clock deadline (`retry.call_deadline`, default DEADLINE_FACTOR × `timeout`;
-the clients' own timeouts are per socket operation, so a server that drips its answer can outlast them by far).
-A call past its deadline may have reached the platform: it ends like a call cut by a crash (`unknown`, or
-retried where `on_unknown = "retry"`), never silently re-sent. The call is cancelled at its next await; a thread
-it started (blocking clients) cannot be killed and runs on, but its answer has nobody left to record it: the
-heartbeat that kept the lease stopped with the deadline, and only `delivery.late_answer` mentions it.
+Each call is made by platform_call.py (its deadline, its lease kept while in flight); what its end means is
+recorded by delivery_outcomes.py. This module decides what goes when: claims, lanes, waves, the governor's word.
 """
 
 from __future__ import annotations
@@ -22,35 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import asdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from syndicator.app import App
-from syndicator.article import DeliveryKind, DeliveryState, RateInfo, Receipt
+from syndicator.article import DeliveryKind
 from syndicator.config import FeedSettings, TargetSettings
+from syndicator.delivery_outcomes import Outcomes, Reported, Sent
 from syndicator.desk import edits as desk_edits
-from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
-from syndicator.events import (
-    DeliveryChanged,
-    DeliveryFailed,
-    DeliveryRetry,
-    DeliverySent,
-    DeliverySkipped,
-    DeliveryUnknown,
-    RateLimitWait,
-    TargetPaused,
-    emit,
-)
+from syndicator.errors import PublishError, Transient
+from syndicator.events import DeliverySkipped, DeliveryUnknown, RateLimitWait, emit
 from syndicator.health import report_store_failure
 from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
-from syndicator.platforms.base import Publisher, with_delivery_key
-from syndicator.platforms.registry import preview_extra
+from syndicator.platform_call import DEADLINE_FACTOR, PlatformCall, call_deadline, call_lease
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
 from syndicator.store.faults import store_fault
@@ -59,9 +42,6 @@ log = get_logger("syndicator.dispatch")
 CLAIM_LEASE = timedelta(minutes=2)
 # Dry-run deliveries claimed in one statement, over all idle dry-run targets: each sends its share as one wave
 DRY_RUN_BATCH = 1000
-# A publish is a few requests one after another (an image download, its upload, the post; a fallback post),
-# each bounded by `timeout` per socket operation: four of them is generous for a live call, and bounds a stuck one.
-DEADLINE_FACTOR = 4
 # A fan-out target (WhatsApp: one message per recipient) has this many calls in flight at once when its governor
 # lets them all go now: each is its own message, committed `sending` before the wave's calls start, and a crash
 # mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time. Fewer
@@ -71,15 +51,12 @@ FANOUT_WAVE = 8
 SHORT_WAIT = timedelta(seconds=1)
 
 
-def call_deadline(target: TargetSettings) -> timedelta:
-    """The wall-clock limit on one platform call of this target, as a whole."""
-    return target.retry.call_deadline or target.timeout * DEADLINE_FACTOR
-
-
 class Dispatcher:
     def __init__(self, app: App, *, rng: random.Random | None = None, batch: int = 50) -> None:
         self.app = app
         self.rng = rng or random.Random()
+        self.call = PlatformCall(app.store, worker_id=app.worker_id, clock=app.clock)
+        self.outcomes = Outcomes(app.store, worker_id=app.worker_id, clock=app.clock, emit=emit, rng=self.rng)
         self.batch = batch
         self.stopping = False
         self.lanes: dict[str, asyncio.Task[int]] = {}  # target → its lane, while one runs
@@ -158,7 +135,7 @@ class Dispatcher:
         if not targets:
             return by_target
         # a dead worker's claimed batch is free again when its calls' leases would have expired
-        lease = min(CLAIM_LEASE, max(map(self._call_lease, app.config.targets.values()), default=CLAIM_LEASE))
+        lease = min(CLAIM_LEASE, max(map(call_lease, app.config.targets.values()), default=CLAIM_LEASE))
         dry = [n for n in targets if app.config.targets[n].dry_run]
         real = [n for n in targets if not app.config.targets[n].dry_run]
         claimed: list[Delivery] = []
@@ -242,7 +219,7 @@ class Dispatcher:
 
     def _report(self, exc: Exception, d: Delivery) -> None:
         ids: dict[str, object] = {"delivery": d.id, "article": d.article_id, "feed": d.feed, "target": d.target}
-        if isinstance(exc, _Reported):
+        if isinstance(exc, Reported):
             return
         if store_fault(exc) is not None:
             report_store_failure(log, "deliver", exc, **ids)
@@ -279,14 +256,14 @@ class Dispatcher:
             kinds = [(d.priority > 0, d.kind) for d in live]
             started, refusal, allowed = await asyncio.to_thread(
                 outbox.begin_wave, app.store, target.name, live, worker=app.worker_id, now=now,
-                lease=self._call_lease(target), needs=governor.needs(target.name, now),
+                lease=call_lease(target), needs=governor.needs(target.name, now),
                 plan=lambda history: governor.plan(target.name, history, now, kinds), keep=SHORT_WAIT,
             )  # fmt: skip
-            receipts: list[tuple[Delivery, Receipt, datetime]] = []
+            receipts: list[Sent] = []
             try:
                 await asyncio.gather(*(self._call_one(target, d, receipts) for d in started))
             finally:
-                await self._record_receipts(target, receipts)
+                await self.outcomes.receipts(target, receipts)
         finally:
             self.in_flight.difference_update(ids)
         # held back: the refused one first (still claimed when its wait is short), then those behind it
@@ -298,172 +275,25 @@ class Dispatcher:
             fresh and d.kind == DeliveryKind.POST and not d.manual and d.published_at and now - d.published_at > fresh
         )
 
-    async def _call_one(
-        self, target: TargetSettings, d: Delivery, receipts: list[tuple[Delivery, Receipt, datetime]]
-    ) -> None:
+    async def _call_one(self, target: TargetSettings, d: Delivery, receipts: list[Sent]) -> None:
         """One platform call of a started delivery. A receipt joins `receipts` (recorded with the wave's); a
         failure is recorded here, at once."""
         app = self.app
         attempt = d.attempts + 1
-        publisher = app.publisher(target)
         try:
-            if target.dry_run:  # nothing leaves the process: no lease to keep, no deadline to watch
-                receipt = await self._call(publisher, d)
-            else:
-                async with self._lease_kept(d.id, self._call_lease(target)):
-                    receipt = await self._within_deadline(target, d, self._call(publisher, d))
+            receipt = await self.call(target, app.publisher(target), d)
         except PublishError as exc:
-            await self._failed(target, d, exc, attempt)
+            await self.outcomes.failed(target, d, exc, attempt)
             return
         except asyncio.CancelledError:
             # the worker stops and cannot wait for this call any longer: what a crash would leave, said at once
             stopped = Transient("the worker stopped during the platform call", code="stopped", maybe_sent=True)
-            await self._failed(target, d, stopped, attempt)
+            await self.outcomes.failed(target, d, stopped, attempt)
             raise
         except Exception as exc:
-            # Not a mapped platform error: we cannot tell whether the post exists. Never re-send silently.
-            reason = redactor(repr(exc))
-            await asyncio.to_thread(
-                outbox.mark_unknown, app.store, d.id, now=app.clock(), reason=reason, worker=app.worker_id
-            )
-            emit(DeliveryUnknown(delivery=d.id, target=target.name, article=d.article_id, error=reason))
+            await self.outcomes.unknown(target, d, exc)
             return
         receipts.append((d, receipt, app.clock()))
-
-    async def _record_receipts(
-        self, target: TargetSettings, receipts: list[tuple[Delivery, Receipt, datetime]]
-    ) -> None:
-        """A wave's receipts, in one transaction; then what each one means (parents, rates, events)."""
-        if not receipts:
-            return
-        app = self.app
-        try:
-            ours = await asyncio.to_thread(
-                outbox.record_sent_many, app.store, [(d.id, r, done) for d, r, done in receipts], worker=app.worker_id
-            )
-        except Exception as exc:
-            # the posts exist but the rows stay `sending`: once their leases run out they show as unknown
-            for d, receipt, _ in receipts:
-                report_store_failure(
-                    log, "deliver", exc, delivery=d.id, article=d.article_id, feed=d.feed, target=target.name,
-                    remote_id=receipt.remote_id, url=receipt.url,
-                    hint="posted, but the store could not record it: do not resend; the delivery will show as unknown",
-                )  # fmt: skip
-            raise _Reported from exc
-        for d, receipt, done in receipts:
-            await self._sent(target, d, receipt, done, ours=d.id in ours)
-
-    async def _sent(self, target: TargetSettings, d: Delivery, receipt: Receipt, done: datetime, *, ours: bool) -> None:
-        app = self.app
-        if not ours:
-            log.error(
-                "delivery.possible_duplicate", delivery=d.id, target=target.name, article=d.article_id,
-                remote_id=receipt.remote_id, url=receipt.url,
-                hint="this call outlived its lease; another worker may have sent the post too: check the platform",
-            )  # fmt: skip
-        if d.kind != DeliveryKind.POST:
-            await asyncio.to_thread(outbox.apply_to_parent, app.store, d, now=done)
-        if receipt.rate:
-            await self._note_rate(target, receipt.rate, done)
-        ids = {
-            "delivery": d.id,
-            "article": d.article_id,
-            "feed": d.feed,
-            "target": target.name,
-            "platform": target.platform,
-            "attempt": d.attempts + 1,
-            "remote_id": receipt.remote_id,
-            "url": receipt.url,
-            "recipient": d.recipient or None,
-        }
-        if d.kind != DeliveryKind.POST:
-            emit(DeliveryChanged(parent=d.parent_id, deleted=d.kind == DeliveryKind.DELETE, **ids))  # type: ignore[arg-type]
-            return
-        preview: dict[str, object] = {}
-        if target.dry_run:
-            preview.update(dry_run=True, length=d.post.length, limit=d.post.limit, text=d.post.text, link=d.post.link)
-            if d.post.image_url:
-                preview["image"] = d.post.image_url
-            preview.update(preview_extra(d.post))
-        delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
-        emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
-
-    @contextlib.asynccontextmanager
-    async def _lease_kept(self, delivery_id: int, lease: timedelta) -> AsyncIterator[None]:
-        """The call's lease is renewed while the block runs, and not a moment after (the outcome is recorded
-        outside it)."""
-        heartbeat = asyncio.ensure_future(self._keep_lease(delivery_id, lease))
-        try:
-            yield
-        finally:
-            heartbeat.cancel()
-
-    async def _keep_lease(self, delivery_id: int, lease: timedelta) -> None:
-        """While a call is in flight, renew its lease (a slow platform is not a dead worker)."""
-        while True:
-            await asyncio.sleep(lease.total_seconds() / 3)
-            until = self.app.clock() + lease
-            try:
-                await asyncio.to_thread(
-                    outbox.renew_lease, self.app.store, delivery_id, worker=self.app.worker_id, until=until
-                )
-            except Exception as exc:  # the next renewal may work; the call itself goes on either way
-                report_store_failure(log, "renew", exc, delivery=delivery_id)
-
-    async def _within_deadline(
-        self, target: TargetSettings, d: Delivery, call: Coroutine[Any, Any, Receipt]
-    ) -> Receipt:
-        """Await `call` for at most the target's call deadline; past it, raise a maybe-sent Transient at once
-        (asyncio.wait_for would wait for the cancelled call to give up, and a call may not)."""
-        limit = call_deadline(target)
-        task = asyncio.ensure_future(call)
-        try:
-            done, _ = await asyncio.wait({task}, timeout=limit.total_seconds())
-        except asyncio.CancelledError:
-            task.cancel()
-            task.add_done_callback(functools.partial(self._late_answer, target, d))
-            raise
-        if task in done:
-            return task.result()
-        task.cancel()
-        task.add_done_callback(functools.partial(self._late_answer, target, d))
-        raise Transient(
-            f"no answer within the call deadline ({limit.total_seconds():g}s): the request may have reached "
-            f"{target.platform}",
-            code="deadline",
-            maybe_sent=True,
-        )
-
-    def _late_answer(self, target: TargetSettings, d: Delivery, task: asyncio.Task[Receipt]) -> None:
-        """What a call cut by its deadline did after all. Never recorded: the delivery is `unknown` (or due
-        again) already, and a person may be acting on that."""
-        if task.cancelled():
-            return
-        exc = task.exception()
-        ids: dict[str, object] = {"delivery": d.id, "article": d.article_id, "target": target.name}
-        if exc is not None:
-            log.info("delivery.late_answer", **ids, error=redactor(str(exc)))
-            return
-        receipt = task.result()
-        log.error(
-            "delivery.late_answer", **ids, remote_id=receipt.remote_id, url=receipt.url,
-            hint="the platform answered after the call deadline: the post exists; do not resend it",
-        )  # fmt: skip
-
-    async def _call(self, publisher: Publisher, d: Delivery) -> Receipt:
-        if d.kind == DeliveryKind.POST:
-            return await publisher.publish(with_delivery_key(d.post, d.id))
-        if d.parent_id is None:
-            raise Permanent(f"{d.kind} without the post it applies to")
-        parent, state = await asyncio.to_thread(outbox.parent_receipt, self.app.store, d.parent_id)
-        if parent is None and state == DeliveryState.SENDING:
-            raise Transient(f"cannot {d.kind} yet: the original post is still being sent", maybe_sent=False)
-        if parent is None:
-            raise Permanent(f"cannot {d.kind}: the original post has no receipt (state {state})")
-        if d.kind == DeliveryKind.EDIT:
-            return await publisher.edit(parent, d.post)
-        await publisher.delete(parent)
-        return parent
 
     def _freshness(self, target: TargetSettings, d: Delivery) -> timedelta:
         """How old an article may be when its post goes out: the target's cut-off, else its feed's max_age.
@@ -478,81 +308,7 @@ class Dispatcher:
         feed = self._feeds.get(d.feed)
         return feed.max_age if feed else timedelta(0)
 
-    def _call_lease(self, target: TargetSettings) -> timedelta:
-        # long enough for the call and its timeout; expiry means the process died mid-call
-        return max(target.retry.call_lease, target.timeout * 4)
 
-    async def _failed(self, target: TargetSettings, d: Delivery, exc: PublishError, attempt: int) -> None:
-        app = self.app
-        now = app.clock()
-        message = redactor(str(exc))
-        fields: dict[str, object] = {
-            "delivery": d.id, "article": d.article_id, "feed": d.feed, "target": target.name, "attempt": attempt,
-            "error_class": exc.error_class, "error": message, "code": exc.code,
-        }  # fmt: skip
-        retry_at: datetime | None
-        if isinstance(exc, RetryLater):
-            retry_at = exc.retry_at if exc.retry_at and exc.retry_at > now else now + self._backoff(target, attempt)
-            await asyncio.to_thread(
-                outbox.pause_target, app.store, target.name, until=retry_at, reason=str(exc)[:300], now=now
-            )
-            emit(TargetPaused(target=target.name, reason="platform", until=retry_at, error=str(exc)))
-            failure: type[DeliveryRetry | DeliveryFailed] = DeliveryRetry
-        elif (
-            isinstance(exc, Transient)
-            and exc.maybe_sent
-            and d.kind == DeliveryKind.POST
-            and target.retry.on_unknown == "hold"
-        ):
-            # the platform may have the post: like a crash mid-call, a person decides (or on_unknown = "retry")
-            await asyncio.to_thread(outbox.mark_unknown, app.store, d.id, now=now, reason=message, worker=app.worker_id)
-            hint = (
-                "no answer after the request was sent; check the platform, then "
-                f"`syndicator resend ARTICLE --target {target.name} --yes` if the post is missing"
-            )
-            emit(DeliveryUnknown(**fields, hint=hint))  # type: ignore[arg-type]
-            return
-        elif isinstance(exc, Transient):
-            retry_at = None if attempt >= target.retry.max_attempts else now + self._backoff(target, attempt)
-            failure = DeliveryRetry if retry_at else DeliveryFailed
-        else:
-            retry_at = None
-            failure = DeliveryFailed
-            if isinstance(exc, AuthError):
-                await asyncio.to_thread(
-                    outbox.pause_target, app.store, target.name, until=None, reason=f"authorization: {exc}",
-                    auth=True, now=now,
-                )  # fmt: skip
-                emit(TargetPaused(target=target.name, reason="authorization", error=str(exc)))
-        await asyncio.to_thread(
-            outbox.record_failure, app.store, d.id, now=now, error_class=exc.error_class, message=message,
-            retry_at=retry_at, worker=app.worker_id,
-        )  # fmt: skip
-        emit(failure(**fields, retry_at=retry_at, permanent=isinstance(exc, Permanent)))  # type: ignore[arg-type]
-
-    def _backoff(self, target: TargetSettings, attempt: int) -> timedelta:
-        base = target.retry.backoff.total_seconds() * (2 ** max(0, attempt - 1))
-        capped = min(base, target.retry.max_backoff.total_seconds())
-        return timedelta(seconds=capped * self.rng.uniform(0.5, 1.0) + 0.001)  # jitter spreads a herd
-
-    async def _note_rate(self, target: TargetSettings, rate: RateInfo, now: datetime) -> None:
-        app = self.app
-        payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(rate).items()}
-        await asyncio.to_thread(outbox.save_rate, app.store, target.name, json.dumps(payload), now=now)
-        until, reason, kind = None, "", WaitKind.PLATFORM
-        if rate.pause_until and rate.pause_until > now:
-            until, reason = rate.pause_until, "the platform asked to stop"
-        elif rate.remaining == 0 and rate.reset_at and rate.reset_at > now:
-            until, reason = rate.reset_at, f"rate limit exhausted ({rate.limit}); resets then"
-        elif rate.usage_percent is not None and rate.usage_percent >= 100:
-            until, reason, kind = now + timedelta(minutes=15), f"usage at {rate.usage_percent:.0f}%", WaitKind.USAGE
-        elif rate.usage_percent is not None and rate.usage_percent >= target.limits.slow_down_at_percent:
-            until, kind = now + timedelta(minutes=1), WaitKind.USAGE
-            reason = f"usage at {rate.usage_percent:.0f}%: slowing down"
-        if until:
-            await asyncio.to_thread(outbox.pause_target, app.store, target.name, until=until, reason=reason, now=now)
-            emit(RateLimitWait(target=target.name, until=until, reason=reason, kind=kind))
-
-
-class _Reported(Exception):
-    """A failure `_send` has logged itself, with what only it knew (the receipt of a post it could not record)."""
+__all__ = [
+    "CLAIM_LEASE", "DEADLINE_FACTOR", "DRY_RUN_BATCH", "FANOUT_WAVE", "SHORT_WAIT", "Dispatcher", "call_deadline",
+]  # fmt: skip
