@@ -7,6 +7,11 @@ batch. A post that list shows is still published. A post it leaves out is asked 
 (`/wp-json/wp/v2/posts/{id}`), and only WordPress's own answer — gone (404 `rest_post_invalid_id`), not readable
 (401/403 `rest_forbidden`) or another status — withdraws it, exactly as a webhook call would (`pushes.withdraw`:
 unsent deliveries cancelled, posts deleted or a human told). A CDN page, a timeout or a wrong URL withdraws nothing.
+
+The cadence is shared by every worker on the database (`cadences`, store/rechecks.py): each worker looks every
+`TICK` whether a feed's round is due, and only the one whose claim lands runs it; N workers make one round per
+`EVERY` between them, not N. The holder keeps a lease (`LEASE`, renewed as it works); a worker killed mid-round
+leaves the lease to run out and the next worker to look takes the round over. The times are the app's clock.
 """
 
 from __future__ import annotations
@@ -26,12 +31,68 @@ if TYPE_CHECKING:
 
 log = get_logger("syndicator.recheck")
 EVERY = timedelta(minutes=15)  # modest: a withdrawal is rare, and the webhook is the fast path
+TICK = 60.0  # seconds between a worker's looks at the shared due time: one conditional UPDATE per feed
+LEASE = timedelta(minutes=2)  # renewed at half-time while a round works; at least 3 of the feed's timeouts
 WINDOW = timedelta(days=2)
 BATCH = 50  # the REST API's per_page cap is 100; 50 keeps each answer small
 
 
-def recheck_feed(app: App, feed: FeedSettings) -> int:
-    """Ask WordPress about the feed's recent articles; returns how many were withdrawn."""
+def job_of(feed: FeedSettings) -> str:
+    return f"recheck:{feed.name}"
+
+
+class Lease:
+    """The round's lease, renewed before a REST call once half of it has run; False once another worker has it."""
+
+    def __init__(self, app: App, job: str, lease: timedelta) -> None:
+        self.app, self.job, self.lease = app, job, lease
+        self.until = app.clock() + lease
+
+    def __call__(self) -> bool:
+        from syndicator.store.rechecks import renew_round
+
+        now = self.app.clock()
+        if now < self.until - self.lease / 2:
+            return True
+        if not renew_round(self.app.store, self.job, worker=self.app.worker_id, now=now, lease=self.lease):
+            return False
+        self.until = now + self.lease
+        return True
+
+
+def recheck_due(app: App) -> dict[str, int]:
+    """One look (blocking): every feed with `wordpress` whose round is due and free is re-checked by this worker.
+    Returns feed → articles withdrawn, for the rounds run here. A failing feed is logged; the others go on."""
+    from syndicator.store.rechecks import claim_round, finish_round
+
+    done: dict[str, int] = {}
+    for feed in app.config.feeds:
+        if not feed.wordpress:
+            continue
+        job, started = job_of(feed), app.clock()
+        lease = max(LEASE, feed.timeout * 3)
+        try:
+            if not claim_round(app.store, job, worker=app.worker_id, now=started, lease=lease):
+                continue
+        except Exception as exc:  # the store away: the next look tries again
+            log.error("recheck.error", feed=feed.name, error=f"{exc.__class__.__name__}: {exc}"[:300])
+            continue
+        try:
+            done[feed.name] = recheck_feed(app, feed, lease=Lease(app, job, lease))
+        except Exception as exc:  # a bug, the store away: the next round tries again
+            log.error("recheck.error", feed=feed.name, error=f"{exc.__class__.__name__}: {exc}"[:300])
+        finally:
+            # the next round counts from this one's start, also after a failure (never a round per look)
+            try:
+                finish_round(app.store, job, worker=app.worker_id, next_due=started + EVERY, now=app.clock())
+            except Exception as exc:  # the lease runs out instead
+                log.error("recheck.error", feed=feed.name, error=f"{exc.__class__.__name__}: {exc}"[:300])
+    return done
+
+
+def recheck_feed(app: App, feed: FeedSettings, *, lease: Callable[[], bool] | None = None) -> int:
+    """Ask WordPress about the feed's recent articles; returns how many were withdrawn. `lease` is asked before
+    each REST call: False (another worker has taken the round over) ends the round here."""
     from syndicator.pushes import withdraw
     from syndicator.sources.wordpress import fetch_post, list_posts
     from syndicator.store.rechecks import recent_live
@@ -45,8 +106,17 @@ def recheck_feed(app: App, feed: FeedSettings) -> int:
     ids = sorted(by_id)
     timeout = feed.timeout.total_seconds()
     withdrawn = 0
+
+    def held() -> bool:
+        if lease is None or lease():
+            return True
+        log.warning("recheck.lease_lost", feed=feed.name, worker=app.worker_id, withdrawn=withdrawn)
+        return False
+
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
+        if not held():
+            return withdrawn
         try:
             listed = list_posts(
                 feed.wordpress, feed=feed.name, language=feed.language, per_page=BATCH, include=chunk,
@@ -59,6 +129,8 @@ def recheck_feed(app: App, feed: FeedSettings) -> int:
         for post_id in chunk:
             if post_id in present:
                 continue
+            if not held():
+                return withdrawn
             try:
                 state = fetch_post(
                     feed.wordpress, post_id, feed=feed.name, language=feed.language, timeout=timeout,
@@ -72,20 +144,20 @@ def recheck_feed(app: App, feed: FeedSettings) -> int:
             row = by_id[post_id]
             withdraw(app, feed, [row["url"]], reason=f"WordPress says {state.status} (re-check)", post_id=post_id)
             withdrawn += 1
-    log.info("recheck.done", feed=feed.name, checked=len(ids), withdrawn=withdrawn)
+    log.info("recheck.done", feed=feed.name, checked=len(ids), withdrawn=withdrawn, worker=app.worker_id)
     return withdrawn
 
 
-async def keep_rechecking(app: App, wake: Callable[[], None] | None = None) -> None:
-    """A worker service: every `EVERY`, each feed with `wordpress` is re-checked (in a thread)."""
-    feeds = [f for f in app.config.feeds if f.wordpress]
-    if not feeds:
+async def keep_rechecking(app: App, wake: Callable[[], None] | None = None, *, tick: float = TICK) -> None:
+    """A worker service: every `tick` seconds, look whether a feed's round is due (shared by all workers)."""
+    if not any(f.wordpress for f in app.config.feeds):
         return
     while True:
-        await asyncio.sleep(EVERY.total_seconds())
-        for feed in feeds:
-            try:
-                if await asyncio.to_thread(recheck_feed, app, feed) and wake is not None:
-                    wake()  # deletions were queued: the delivery loop sends them
-            except Exception as exc:  # the store away, a bug: the next round tries again
-                log.error("recheck.error", feed=feed.name, error=f"{exc.__class__.__name__}: {exc}"[:300])
+        try:
+            done = await asyncio.to_thread(recheck_due, app)  # each feed's failure is logged there
+        except Exception as exc:  # a bug: the service goes on
+            log.error("recheck.error", error=f"{exc.__class__.__name__}: {exc}"[:300])
+            done = {}
+        if any(done.values()) and wake is not None:
+            wake()  # deletions were queued: the delivery loop sends them
+        await asyncio.sleep(tick)

@@ -198,3 +198,15 @@ feed_gaps = Table(
     Column("reason", Text, nullable=False),
     Column("closed_at", UTCDateTime),
 )
+
+cadences = Table(
+    "cadences",
+    metadata,
+    # a periodic job every worker runs, done once per interval between them (syndicator/store/rechecks.py): the
+    # worker whose conditional UPDATE takes the due row holds it until `lease_until`; a dead worker's lease ends
+    Column("job", String(300), primary_key=True),  # e.g. "recheck:en"
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Column("last_done_at", UTCDateTime),
+)
