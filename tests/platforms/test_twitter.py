@@ -16,8 +16,9 @@ from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Tr
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import make_publisher
 from syndicator.platforms.http import SecretRedactor, rebase
+from syndicator.platforms.media import ReadyImage
 from syndicator.platforms.settings import Secrets
-from syndicator.platforms.twitter.publisher import TwitterPublisher, _Image, rate_info, retry_at
+from syndicator.platforms.twitter.publisher import TwitterPublisher, rate_info, retry_at
 from syndicator.platforms.twitter.settings import TwitterSettings
 from tests.conftest import RealNetworkAccess
 from tests.fakes.server import Response
@@ -410,8 +411,8 @@ async def test_no_secret_reaches_any_log_record(
     assert "***" in text  # the OAuth parameters were there, redacted
 
 
-def _image() -> _Image:
-    return _Image(b"\xff\xd8\xff", "image/jpeg", "a.jpg")
+def _image() -> ReadyImage:
+    return ReadyImage(b"\xff\xd8\xff", "image/jpeg", "a.jpg")
 
 
 def test_rebase_keeps_path_and_query_and_a_base_prefix() -> None:

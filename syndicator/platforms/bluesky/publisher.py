@@ -8,7 +8,7 @@ follows the PDS named in the account's DID document, as a real account on a Blue
 
 A post is an `app.bsky.feed.post` record: the text, its links and hashtags as facets with UTF-8 byte offsets
 (`facets.py`), `langs`, `createdAt`, and the article as an `app.bsky.embed.external` card whose thumb is the article
-image, fetched through the outbound guard (≤ 1,000,000 bytes, else the card goes without it) and uploaded with
+image, fetched through the outbound guard and fitted to 1,000,000 bytes (`platforms.media`), uploaded with
 `uploadBlob`. Delete on retract (`deleteRecord`, which succeeds for a record already gone); no edits.
 
 Errors become the closed set in one place, `map_error`:
@@ -56,13 +56,14 @@ from atproto_core.exceptions import AtProtocolError
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
-from syndicator.images import ImageLimits, ImageProblem, fit
-from syndicator.outbound import OutboundError, OutboundGuard
+from syndicator.images import ImageLimits
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.bluesky.facets import Facet, find_facets
 from syndicator.platforms.bluesky.settings import BlueskySettings
 from syndicator.platforms.delivery_doubt import nothing_sent, status_maybe_sent
 from syndicator.platforms.http import from_unix, header_int, protect_loggers, redact
+from syndicator.platforms.media import ImageRules, NoImage, ready_image
 
 if TYPE_CHECKING:
     from atproto_client.client.session import Session, SessionEvent
@@ -75,7 +76,11 @@ DEFAULT_SERVICE = "https://bsky.social"
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_THUMB_BYTES = 1_000_000
 MAX_THUMB_SIDE = 2000  # a card thumb is shown small: more pixels only cost bytes
-DOWNLOAD_MAX_BYTES = 25 * 1024 * 1024  # a camera original is fetched, then fitted to the thumb limit (images.fit)
+THUMB = ImageRules(  # within the byte limit it goes as it came: Bluesky takes it, nothing is lost
+    ImageLimits(max_bytes=MAX_THUMB_BYTES, max_side=MAX_THUMB_SIDE),
+    "Bluesky's 1,000,000-byte thumb limit",
+    as_it_came_within_bytes=True,
+)
 DEFAULT_RETRY_AFTER = timedelta(minutes=15)
 LIBRARY_LOGGERS = ("atproto", "atproto_client", "atproto_core", "httpx", "httpcore", "syndicator.platforms")
 SESSION_GONE = frozenset({"ExpiredToken", "InvalidToken"})
@@ -243,26 +248,13 @@ class BlueskyPublisher(Publisher):
         """The uploaded blob of the article's image, or None with the reason in `extra["image_error"]`. Failures
         of the upload other than a refused image raise (nothing is posted yet: never maybe sent)."""
         try:
-            got = await asyncio.to_thread(
-                self._outbound.fetch, url, timeout=self._timeout, max_bytes=DOWNLOAD_MAX_BYTES,
-                content_types=("image/",), purpose="image",
-            )  # fmt: skip
-        except OutboundError as exc:
-            extra["image_error"] = _image_problem(exc, self._timeout)
+            image = await asyncio.to_thread(ready_image, self._outbound, url, timeout=self._timeout, rules=THUMB)
+        except NoImage as exc:
+            extra["image_error"] = str(exc)
             return None
-        if got.status != 200 or not got.body:
-            extra["image_error"] = f"image download answered HTTP {got.status}" if got.status != 200 else "empty image"
-            return None
-        data, content_type = got.body, got.content_type
-        if len(data) > MAX_THUMB_BYTES:  # within the limit it goes as it came: Bluesky takes it, nothing is lost
-            limits = ImageLimits(max_bytes=MAX_THUMB_BYTES, max_side=MAX_THUMB_SIDE)
-            try:
-                fitted = await asyncio.to_thread(fit, data, content_type, limits)
-            except ImageProblem as problem:
-                extra["image_error"] = f"image cannot be made to fit Bluesky's 1,000,000-byte thumb limit: {problem}"
-                return None
-            extra["image_resized"] = f"{len(data)} → {len(fitted.data)} bytes, {fitted.width}x{fitted.height}"
-            data, content_type = fitted.data, fitted.content_type
+        if image.resized:
+            extra["image_resized"] = image.resized
+        data, content_type = image.data, image.content_type
 
         async def upload() -> Any:
             return await self._client.com.atproto.repo.upload_blob(data, headers={"Content-Type": content_type})
@@ -385,13 +377,3 @@ def _repo_and_rkey(receipt: Receipt) -> tuple[str, str]:
 
 def post_url(actor: str, rkey: str) -> str:
     return f"https://bsky.app/profile/{actor}/post/{rkey}"
-
-
-def _image_problem(exc: OutboundError, timeout: float) -> str:
-    if exc.reason == "too_large":
-        return f"image is over {DOWNLOAD_MAX_BYTES // (1024 * 1024)} MB, too large to fetch: the card goes without it"
-    if exc.reason == "timeout":
-        return f"image download took longer than {timeout:g}s"
-    if exc.reason == "content_type":
-        return f"image URL did not serve an image ({exc})"
-    return f"image URL {'refused' if exc.reason == 'refused' else 'failed'}: {exc}"

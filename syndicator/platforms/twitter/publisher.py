@@ -34,10 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 import tweepy
@@ -46,8 +44,8 @@ from requests_oauthlib import OAuth1
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
-from syndicator.images import ImageLimits, ImageProblem, fit
-from syndicator.outbound import OutboundError, OutboundGuard
+from syndicator.images import ImageLimits
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.delivery_doubt import answer_lost, nothing_sent, status_maybe_sent
 from syndicator.platforms.http import (
@@ -57,6 +55,7 @@ from syndicator.platforms.http import (
     protect_loggers,
     redact,
 )
+from syndicator.platforms.media import MB, ImageRules, NoImage, ReadyImage, ready_image
 from syndicator.platforms.twitter.settings import TwitterSettings
 
 if TYPE_CHECKING:
@@ -69,7 +68,6 @@ DEFAULT_UPLOAD_BASE = "https://api.x.com"
 MEDIA_UPLOAD_PATH = "/2/media/upload"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_SIDE = 4096  # X's own cap for a photo's longest side: bigger ones are scaled down before the upload
-DOWNLOAD_MAX_BYTES = 25 * 1024 * 1024  # a camera original is fetched, then fitted to MAX_IMAGE_BYTES (images.fit)
 MEDIA_METADATA_PATH = "/2/media/metadata"
 ALT_TEXT_CHARS = 1_000  # X's limit for alt text
 DEFAULT_RETRY_AFTER = timedelta(minutes=15)  # a 429 without a usable reset header
@@ -86,13 +84,6 @@ _DUPLICATE_CODES = {187}
 _IMAGE_REJECTED = {400, 413, 415, 422}
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Image:
-    data: bytes
-    content_type: str
-    filename: str
 
 
 class TwitterPublisher(Publisher):
@@ -226,29 +217,17 @@ class TwitterPublisher(Publisher):
             return f"https://x.com/{self._handle}/status/{tweet_id}"
         return f"https://x.com/i/web/status/{tweet_id}"
 
-    def _download(self, url: str) -> tuple[_Image | None, str | None]:
-        """The image at `url`, or why not. Never raises: a post without its image beats no post. The target's
-        timeout bounds the whole download (resolution, redirects, every read), not each read."""
+    def _download(self, url: str) -> tuple[ReadyImage | None, str | None]:
+        """The image at `url`, or why not. Never raises: a post without its image beats no post."""
+        rules = ImageRules(  # read at call time: tests scale MAX_IMAGE_BYTES down with their images
+            ImageLimits(max_bytes=MAX_IMAGE_BYTES, max_side=MAX_IMAGE_SIDE),
+            f"the {MAX_IMAGE_BYTES / MB:g} MB limit",
+            as_it_came_within_bytes=True,  # X scales large sides itself, and says so when it refuses a file
+        )
         try:
-            got = self._outbound.fetch(
-                url, timeout=self._timeout, max_bytes=DOWNLOAD_MAX_BYTES, content_types=("image/",), purpose="image"
-            )
-        except OutboundError as exc:
-            return None, _image_problem(exc, self._timeout)
-        if got.status != 200:
-            return None, f"image download answered HTTP {got.status}"
-        if not got.body:
-            return None, "image download returned no data"
-        name = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
-        body, content_type = got.body, got.content_type
-        if len(body) > MAX_IMAGE_BYTES:  # within the limit it goes as it came (X scales large sides itself)
-            try:
-                fitted = fit(body, content_type, ImageLimits(max_bytes=MAX_IMAGE_BYTES, max_side=MAX_IMAGE_SIDE))
-            except ImageProblem as exc:
-                return None, f"image is over the 5 MB limit and cannot be resized: {exc}"
-            body, content_type = fitted.data, fitted.content_type
-            name = name.rsplit(".", 1)[0] + (".png" if content_type == "image/png" else ".jpg")
-        return _Image(body, content_type, name), None
+            return ready_image(self._outbound, url, timeout=self._timeout, rules=rules), None
+        except NoImage as exc:
+            return None, str(exc)
 
     def _describe_media(self, media_id: str, alt: str) -> str | None:
         """Alt text on an uploaded image (v2 media metadata); why not, or None. Never raises: the post goes
@@ -266,7 +245,7 @@ class TwitterPublisher(Publisher):
             return f"alt text not set: HTTP {response.status_code} {_summary(response)}".rstrip()
         return None
 
-    def _upload_media(self, image: _Image) -> tuple[str | None, str | None]:
+    def _upload_media(self, image: ReadyImage) -> tuple[str | None, str | None]:
         """X v2 simple upload. Returns (media_id, None), or (None, why) when X rejects the image itself;
         raises tweepy errors for everything else (auth, rate limit, server), which `_call` maps."""
         response = self._upload.post(
@@ -379,18 +358,6 @@ def rate_info(headers: Mapping[str, str]) -> RateInfo | None:
 
 
 # -- small pieces -----------------------------------------------------------------------------------------
-
-
-def _image_problem(exc: OutboundError, timeout: float) -> str:
-    if exc.reason == "refused":
-        return f"image URL refused: {exc}"
-    if exc.reason == "content_type":
-        return f"image URL did not serve an image ({exc})"
-    if exc.reason == "too_large":
-        return "image is over the 25 MB download limit"
-    if exc.reason == "timeout":
-        return f"image download took longer than {timeout:g}s"
-    return f"image download failed: {exc}"
 
 
 def _session(timeout: float) -> requests.Session:
