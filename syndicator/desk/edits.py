@@ -44,7 +44,7 @@ def checked(post: Post, text: str) -> tuple[str, int]:
         raise EditRefused(f"no rules known for platform {post.platform!r}")
     try:
         length = spec.measure(text)
-    except ValueError as exc:  # e.g. Telegram HTML it would refuse ("can't parse entities")
+    except ValueError as exc:  # e.g. markup the platform would refuse ("can't parse entities")
         raise EditRefused(f"{spec.title} would refuse this text: {exc}") from None
     if length > post.limit:
         raise EditRefused(f"too long: {length} of at most {post.limit} ({spec.counting})")
@@ -56,7 +56,8 @@ def normalised(text: str) -> str:
 
 
 def with_text(post: Post, text: str, length: int) -> Post:
-    """The post with an editor's text (and what is derived from the text: WhatsApp's Channel text and share link)."""
+    """The post with an editor's text (and what a renderer derived from the text: a copy of it for a channel, a
+    share link holding it)."""
     extra = dict(post.extra)
     if "channel_text" in extra:
         extra["channel_text"] = text

@@ -15,13 +15,12 @@ import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from syndicator.app import App
 from syndicator.article import Article
 from syndicator.desk import edits as desk_edits
-from syndicator.desk.pages import page
+from syndicator.desk.pages import page, stylesheet
 from syndicator.desk.views import PostPreview
 from syndicator.errors import SyndicatorError
 from syndicator.platforms import registry
@@ -104,7 +103,7 @@ def _run(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def write_pngs(items: list[Picture], out_dir: Path, chromium: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    css = (resources.files("syndicator.desk") / "static" / "desk.css").read_text(encoding="utf-8")
+    css = stylesheet()
     with tempfile.TemporaryDirectory(prefix="syndicator-png-") as tmp:
         everything = Path(tmp) / "all.html"
         everything.write_text(_html(items, css, True), encoding="utf-8")

@@ -11,7 +11,6 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,7 +31,7 @@ from syndicator.desk.auth import (
     same_origin,
     secured,
 )
-from syndicator.desk.pages import page
+from syndicator.desk.pages import page, stylesheet
 from syndicator.desk.settings import DeskSettings
 from syndicator.errors import SyndicatorError
 from syndicator.logs import get_logger
@@ -139,7 +138,7 @@ class Desk:
         return redirect("/desk/")
 
     async def stylesheet(self, _req: HttpRequest) -> HttpResponse:
-        css = (resources.files("syndicator.desk") / "static" / "desk.css").read_bytes()
+        css = stylesheet().encode("utf-8")  # the desk's rules, then each platform's look's
         resp = secured(HttpResponse(200, css, "text/css; charset=utf-8"))
         resp.headers["Cache-Control"] = "max-age=3600"
         return resp

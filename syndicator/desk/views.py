@@ -41,7 +41,7 @@ class QueueItem:
 class PostPreview:
     target: str
     platform: str
-    title: str  # the platform's title, e.g. "Telegram channel"
+    title: str  # the platform's title (its spec's `title`: what it posts to)
     post: Post
     delivery: Delivery | None  # None: not queued for this target (drawn from a fresh render)
     edit: desk_store.Edit | None = None

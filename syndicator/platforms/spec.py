@@ -3,9 +3,10 @@
 Everything outside a platform's package learns about the platform from its spec, found by the registry
 (`syndicator.platforms.registry`): config (the platform name, its settings class, its config-time checks), the
 governor (default spacing and quotas), polling (one delivery per recipient), render (the renderer), `check` and
-`preview` (the limit and how it is measured), dry runs (capabilities), logging (library loggers, secret shapes)
-and the docs. A spec is pure data plus pure functions: building one imports no client library. The publisher
-class is named by its import path and loaded only when a target really posts or checks.
+`preview` (the limit and how it is measured), dry runs (capabilities), logging (library loggers, secret shapes),
+the editors' desk (how a post looks: `DeskLook`) and the docs. A spec is pure data plus pure functions: building
+one imports no client library. The publisher class is named by its import path and loaded only when a target
+really posts or checks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from syndicator.limits import Quota
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
+
     from syndicator.article import Post
     from syndicator.config import TargetSettings
     from syndicator.platforms.base import Publisher
@@ -74,6 +77,29 @@ class AlertChannelSpec:
 
 
 @dataclass(frozen=True)
+class DeskLook:
+    """How the editors' desk (`syndicator.desk`) draws the platform's posts; all of it lives in the platform's package.
+
+    `draw(post)` is the post's text as HTML the way the platform shows it: `Markup` in which every character of the
+    post is escaped and only tags `draw` writes itself appear (built from `syndicator.desk.draw`'s helpers: `link`,
+    `plain`, `split_urls`, `safe_url`); None draws plain text with its links and hashtags marked. `frame` names a
+    Jinja template ("package:file.html") whose macro `frame(a, p)` draws what is around the text (name, avatar,
+    media, link card, buttons; `a` is the article's row, `p` a `desk.views.PostPreview`); it may import the desk's
+    `parts.html` (`text(p)`, `card(a, p, style)`, `media(p)`), and None is the desk's plain frame (the text, then the
+    link card). `stylesheet` ("package:file.css") is served after the desk's own stylesheet: its rules stay within
+    the frame's own classes. `hint` is the edit page's line on how the text is written.
+    """
+
+    draw: Callable[[Post], Markup] | None = None
+    frame: str | None = None
+    stylesheet: str | None = None
+    hint: str = "Plain text."
+
+
+PLAIN_LOOK = DeskLook()
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     name: str  # the `platform = "..."` value; a stable interface
     title: str  # how the docs and `--help` name what it posts to ("a ... Page")
@@ -97,11 +123,12 @@ class PlatformSpec:
     # fan-out hook: settings → the recipients a delivery is made for (capabilities.fan_out)
     recipients: Callable[[Any], list[str]] | None = None
     order: int = 100  # where it is listed (docs, `--help`, error messages); then by name
-    aliases: tuple[str, ...] = ()  # what editors also call it, e.g. in `social-skip-NAME` tags ("x" for twitter)
+    aliases: tuple[str, ...] = ()  # what editors also call it, e.g. in `social-skip-NAME` tags (a short name)
     alert_channel: AlertChannelSpec | None = None  # the platform can carry ops alerts (`[alerts]` keys)
     # `Post.extra` keys a dry run's log line and a preview show besides the text (what a send carries that the
     # text does not: a template and its parameters, a share link)
     preview_fields: tuple[str, ...] = ()
+    desk: DeskLook = PLAIN_LOOK  # how the editors' desk draws a post
 
     def publisher_class(self) -> type[Publisher]:
         """The publisher class; this is where the client library is imported."""

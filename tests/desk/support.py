@@ -1,12 +1,13 @@
 """A desk on a real store: a local RSS feed (a Farsi article, an English one whose title is hostile markup, a long
-one), four dry-run targets (one per platform), polled once, so every article has its deliveries; users made as
-the CLI makes them; a clock the test moves."""
+one), four dry-run targets (one per platform; `MORE_TARGETS` adds the others), polled once, so every article has its
+deliveries; users made as the CLI makes them; a clock the test moves."""
 
 from __future__ import annotations
 
 import functools
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,6 +124,11 @@ quiet_hours = "08:00-10:00"
 timezone = "UTC"
 min_spacing = "10m"
 """
+# the platforms the four above do not cover, as dry-run targets: `make_desk(..., targets=MORE_TARGETS)`
+MORE_TARGETS = {
+    "bluesky": 'platform = "bluesky"\nhandle = "newsroom.bsky.social"\ndry_run = true',
+    "mastodon": 'platform = "mastodon"\ninstance = "https://social.example.org"\ndry_run = true',
+}
 ENV = {
     "X_API_KEY": "TEST-not-real-x-key",
     "X_API_SECRET": "TEST-not-real-x-secret",
@@ -183,11 +189,20 @@ def _migrated_store() -> Path:
     return path
 
 
-def make_desk(tmp_path: Path, items: list[Item] | None = None, *, desk_extra: str = "", name: str = "news") -> Desk:
+def make_desk(
+    tmp_path: Path, items: list[Item] | None = None, *, desk_extra: str = "", name: str = "news",
+    targets: Mapping[str, str] | None = None,
+) -> Desk:  # fmt: skip
+    """The desk; `targets` (name → the table's TOML) are posted to as well."""
     shutil.copy(_migrated_store(), tmp_path / "desk.db")
     feed = tmp_path / "feed.xml"
     feed.write_text(feed_xml(items or ITEMS), encoding="utf-8")
     text = CONFIG.format(db=tmp_path / "desk.db", feed=feed.as_uri(), desk_extra=desk_extra, name=name)
+    more = targets or {}
+    if more:
+        names = "".join(f', "{n}"' for n in more)
+        text = text.replace('"x_live"]', f'"x_live"{names}]', 1)
+        text += "".join(f"\n[targets.{n}]\n{toml}\n" for n, toml in more.items())
     cfg = config.parse(text, source="desk-test.toml", base_dir=tmp_path, environ=ENV)
     clock = Clock()
     app = App(cfg, Store(cfg.store.url), clock)

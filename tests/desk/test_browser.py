@@ -16,7 +16,7 @@ import pytest
 
 from syndicator.store import manage
 from syndicator.web import start
-from tests.desk.support import FARSI_TITLE, PASSWORD, Desk, make_desk
+from tests.desk.support import FARSI_TITLE, MORE_TARGETS, PASSWORD, Desk, make_desk
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SITE = "https://news.example.org/"
@@ -106,6 +106,32 @@ def log_in(page: Any, base: str) -> None:
     page.wait_for_url(f"{base}/desk/")
 
 
+# every preview's text direction, its links' direction and isolation, and anything wider than its frame
+LAYOUT = """() => [...document.querySelectorAll('figure.preview')].map(f => {
+    const text = f.querySelector('.text');
+    const links = [...f.querySelectorAll('.text .link')].filter(a => a.textContent.startsWith('http'));
+    const box = f.getBoundingClientRect();
+    const wide = [...f.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > box.right + 1
+        || e.getBoundingClientRect().left < box.left - 1);
+    return {id: f.id, direction: getComputedStyle(text).direction,
+            linkDirections: links.map(a => getComputedStyle(a).direction),
+            linkIsolated: links.map(a => getComputedStyle(a).unicodeBidi),
+            overflow: text.scrollWidth > text.clientWidth + 1 || f.scrollWidth > f.clientWidth + 1,
+            wide: wide.map(e => e.tagName + '.' + e.className)};
+})"""
+
+
+def assert_right_to_left(page: Any) -> list[dict[str, Any]]:
+    """Every preview drawn right to left, its links left to right and isolated, nothing wider than its frame."""
+    layout: list[dict[str, Any]] = page.evaluate(LAYOUT)
+    for p in layout:
+        assert p["direction"] == "rtl", p
+        assert not p["overflow"] and not p["wide"], p
+        assert p["linkDirections"] and set(p["linkDirections"]) == {"ltr"}, p
+        assert set(p["linkIsolated"]) == {"isolate"}, p
+    return layout
+
+
 def test_an_editor_morning(browser: Any, site: tuple[Desk, str]) -> None:
     desk, base = site
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -132,25 +158,7 @@ def test_an_editor_morning(browser: Any, site: tuple[Desk, str]) -> None:
     assert FARSI_TITLE in page.locator("h1").inner_text()
     previews = page.locator("figure.preview")
     assert previews.count() == 5
-    layout = page.evaluate(
-        """() => [...document.querySelectorAll('figure.preview')].map(f => {
-            const text = f.querySelector('.text');
-            const links = [...f.querySelectorAll('.text .link')].filter(a => a.textContent.startsWith('http'));
-            const box = f.getBoundingClientRect();
-            const wide = [...f.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > box.right + 1
-                || e.getBoundingClientRect().left < box.left - 1);
-            return {id: f.id, direction: getComputedStyle(text).direction,
-                    linkDirections: links.map(a => getComputedStyle(a).direction),
-                    linkIsolated: links.map(a => getComputedStyle(a).unicodeBidi),
-                    overflow: text.scrollWidth > text.clientWidth + 1 || f.scrollWidth > f.clientWidth + 1,
-                    wide: wide.map(e => e.tagName + '.' + e.className)};
-        })"""
-    )
-    for p in layout:
-        assert p["direction"] == "rtl", p
-        assert not p["overflow"] and not p["wide"], p
-        assert p["linkDirections"] and set(p["linkDirections"]) == {"ltr"}, p
-        assert set(p["linkIsolated"]) == {"isolate"}, p
+    assert_right_to_left(page)
     assert page.locator("#target-telegram .text b").count() >= 1  # Telegram's bold, drawn
     assert page.locator("#target-telegram .tg-button").inner_text() == "Read more"
     assert page.locator("#target-facebook .card-fb").count() == 1 and page.locator("#target-x .x-post").count() == 1
@@ -214,3 +222,27 @@ def test_a_forged_cross_site_form_is_refused(browser: Any, site: tuple[Desk, str
     assert answer.status == 403 and "out of date" in answer.text()
     assert {str(d.state) for d in manage.latest_deliveries(desk.app.store, article)} == {"pending"}
     context.close()
+
+
+def test_every_platform_is_drawn_in_its_own_frame_right_to_left(browser: Any, tmp_path: Path) -> None:
+    desk = make_desk(tmp_path, targets=MORE_TARGETS)
+    desk.add_user("ed")
+    with Served(desk) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.route(f"{SITE}**", lambda route: route.fulfill(body=IMAGE, content_type="image/png"))
+        log_in(page, base)
+        page.goto(f"{base}/desk/articles/{desk.article_id('تهران')}")
+        layout = assert_right_to_left(page)
+        assert len(layout) == 7 and {"target-bluesky", "target-mastodon"} <= {p["id"] for p in layout}
+        assert page.locator("#target-bluesky .bsky-post .card-bsky .card-title").inner_text() == FARSI_TITLE
+        assert page.locator("#target-mastodon .masto-post img.media").get_attribute("alt") == FARSI_TITLE
+        # each frame's own stylesheet reached the page: the frames are laid out side by side, not stacked
+        for frame in ("#target-bluesky .bsky-post", "#target-mastodon .masto-post", "#target-x .x-post"):
+            assert page.locator(frame).evaluate("e => getComputedStyle(e).display") == "flex", frame
+        assert page.locator("#target-telegram .tg-chat").evaluate("e => getComputedStyle(e).paddingTop") == "12px"
+        shot(page, "06-every-platform")
+        assert not errors, errors
+        context.close()

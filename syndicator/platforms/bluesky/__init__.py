@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from syndicator.limits import Quota
+from syndicator.platforms.bluesky.desk import LOOK
 from syndicator.platforms.bluesky.measure import BLUESKY_LIMIT, bluesky_length
 from syndicator.platforms.bluesky.render import DEFAULT_TEMPLATE, render_bluesky
 from syndicator.platforms.bluesky.settings import BlueskySettings
@@ -32,6 +33,7 @@ SPEC = PlatformSpec(
     quotas=(Quota(300, timedelta(hours=1)), Quota(3000, timedelta(hours=24))),
     capabilities=Capabilities(edit=False, delete=True, media=True),
     publisher="syndicator.platforms.bluesky.publisher:BlueskyPublisher",
+    desk=LOOK,
     loggers=("atproto", "atproto_client", "atproto_core"),
     # its secrets: the app password (a known value, redacted as such) and session JWTs (redaction.PATTERNS)
 )

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 from syndicator.limits import Quota
+from syndicator.platforms.facebook.desk import LOOK
 from syndicator.platforms.facebook.render import FACEBOOK_LIMIT, LINK_TEMPLATE, PHOTO_TEMPLATE, render_facebook
 from syndicator.platforms.facebook.settings import FacebookSettings
 from syndicator.platforms.spec import Capabilities, PlatformSpec, SecretPattern
@@ -31,6 +32,7 @@ SPEC = PlatformSpec(
     quotas=(Quota(50, timedelta(hours=1)),),
     capabilities=Capabilities(edit=True, delete=True, media=True),
     publisher="syndicator.platforms.facebook.publisher:FacebookPublisher",
+    desk=LOOK,
     loggers=("facebook",),
     secret_patterns=(SecretPattern(re.compile(r"\bEAA[A-Za-z0-9]{40,}"), MARK, ("eaa",)),),  # Graph access tokens
     optional_secrets=frozenset({"app_id", "app_secret"}),  # only for `check`'s token expiry

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from syndicator.limits import Quota
+from syndicator.platforms.mastodon.desk import LOOK
 from syndicator.platforms.mastodon.instance import STOCK
 from syndicator.platforms.mastodon.measure import mastodon_length
 from syndicator.platforms.mastodon.render import DEFAULT_TEMPLATE, render_mastodon
@@ -34,5 +35,6 @@ SPEC = PlatformSpec(
     quotas=(Quota(30, timedelta(minutes=30)),),
     capabilities=Capabilities(edit=True, delete=True, media=True),
     publisher="syndicator.platforms.mastodon.publisher:MastodonPublisher",
+    desk=LOOK,
     loggers=("mastodon",),
 )

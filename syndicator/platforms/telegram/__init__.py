@@ -12,6 +12,7 @@ from datetime import timedelta
 from syndicator.limits import Quota
 from syndicator.platforms.spec import AlertChannelSpec, Capabilities, PlatformSpec, SecretPattern
 from syndicator.platforms.telegram.alert_settings import SECRETS, TelegramAlertSettings, validate_alert_settings
+from syndicator.platforms.telegram.desk import LOOK
 from syndicator.platforms.telegram.measure import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegram_length
 from syndicator.platforms.telegram.render import DEFAULT_TEMPLATE, render_telegram
 from syndicator.platforms.telegram.settings import TelegramSettings
@@ -33,6 +34,7 @@ SPEC = PlatformSpec(
     quotas=(Quota(20, timedelta(minutes=1)),),
     capabilities=Capabilities(edit=True, delete=True, media=True),
     publisher="syndicator.platforms.telegram.publisher:TelegramPublisher",
+    desk=LOOK,
     loggers=("telegram",),
     alert_channel=AlertChannelSpec(
         channel="syndicator.platforms.telegram.alert:TelegramChannel",

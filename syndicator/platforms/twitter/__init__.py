@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from syndicator.limits import Quota
 from syndicator.platforms.spec import Capabilities, PlatformSpec
+from syndicator.platforms.twitter.desk import LOOK
 from syndicator.platforms.twitter.measure import X_LIMIT, x_weighted_length
 from syndicator.platforms.twitter.render import DEFAULT_TEMPLATE, render_x
 from syndicator.platforms.twitter.settings import TwitterSettings
@@ -30,5 +31,6 @@ SPEC = PlatformSpec(
     quotas=(Quota(17, timedelta(hours=24)),),  # free-era account; raise it for paid tiers
     capabilities=Capabilities(edit=False, delete=True, media=True),
     publisher="syndicator.platforms.twitter.publisher:TwitterPublisher",
+    desk=LOOK,
     loggers=("tweepy", "requests_oauthlib", "oauthlib"),
 )

@@ -1,0 +1,46 @@
+"""How the editors' desk draws a WhatsApp message: a free-text message's `*bold*`, `_italic_`, `~strike~` and
+```mono``` markers as the app draws them (URLs never styled), or a template message as the template's name and
+parameters (what is sent; the approved template's own words are on Meta's side)."""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+
+from syndicator.article import Post
+from syndicator.desk.draw import link, split_urls
+from syndicator.platforms.spec import DeskLook
+
+_MARKS = (
+    (re.compile(r"```(.+?)```", re.DOTALL), "code"),
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), "b"),
+    (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), "i"),
+    (re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])"), "s"),
+)
+
+
+def markers(text: str) -> Markup:
+    """The app's markers drawn as it draws them; URLs become links and are never styled."""
+    out = []
+    for piece, is_url in split_urls(text):
+        if is_url:
+            out.append(str(link(piece)))
+            continue
+        escaped = str(escape(piece))
+        for pattern, tag in _MARKS:
+            escaped = pattern.sub(rf"<{tag}>\1</{tag}>", escaped)
+        out.append(escaped)
+    return Markup("".join(out))
+
+
+def draw(post: Post) -> Markup:
+    return markers(post.text)
+
+
+LOOK = DeskLook(
+    draw=draw,
+    frame="syndicator.platforms.whatsapp:desk.html",
+    stylesheet="syndicator.platforms.whatsapp:desk.css",
+    hint="WhatsApp markers: *bold*, _italic_, ~strike~.",
+)
