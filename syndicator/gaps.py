@@ -177,11 +177,12 @@ def _new_only(items: Sequence[Article], extra: Sequence[Article]) -> list[Articl
 
 
 def _report(app: App, feed: FeedSettings, paged: Paged, found: int) -> None:
-    emit(FeedGap(feed=feed.name, closed=paged.closed, pages=paged.pages, found=found, reason=paged.reason))
     if not paged.closed:
         from syndicator.store import gaps as gap_store
 
+        # in the store before the event: an alert view of the store taken after the event must find it open
         gap_store.open_gap(app.store, feed.name, reason=paged.reason, now=app.clock())
+    emit(FeedGap(feed=feed.name, closed=paged.closed, pages=paged.pages, found=found, reason=paged.reason))
 
 
 def _overlaps_again(app: App, feed: FeedSettings) -> None:

@@ -7,7 +7,7 @@ Pure and synchronous: one task of the service feeds it. It reads events' attribu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,7 @@ class StoreSnapshot:
     auth_failed: dict[str, str]  # target → pause reason
     unknown: dict[str, int]  # target → deliveries in state unknown
     feeds: dict[str, tuple[datetime | None, str | None]]  # feed → (failing_since, last error)
+    gaps: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # feed → (detected_at, reason): open gaps
 
 
 def _iso(value: datetime) -> str:
@@ -154,6 +155,7 @@ class Conditions:
             )
         if isinstance(event, FeedGap) and event.feed in self.feeds:
             key, feed = f"gap:{event.feed}", event.feed
+            self._marks[key] = received
             if event.closed:
                 return self._clear(key, feed, f"feed {feed}: no gap now", "The feed meets articles it knows again.")
             return self._raise(
@@ -277,6 +279,25 @@ class Conditions:
                     "New articles of this feed are not picked up until it is read again.",
                     adopt=adopt,
                 )
+        for feed in sorted(self.feeds):
+            # the store's open gaps (feed_gaps): a gap seen before a restart still alerts, and clears when a poll
+            # closes it (it meets known items again) on whichever worker
+            key = f"gap:{feed}"
+            if not fresh(key):
+                continue
+            if feed in snap.gaps:
+                detected, reason = snap.gaps[feed]
+                out += self._raise(
+                    key,
+                    feed,
+                    f"feed {feed}: articles may have been missed",
+                    f"Since {_when(detected)} a poll of {feed} found only new items and paging back could not reach "
+                    f"a known one ({reason}). Articles published in between may not be posted: check the site's "
+                    "posts of that time against `syndicator history`.",
+                    adopt=adopt,
+                )
+            else:
+                out += self._clear(key, feed, f"feed {feed}: no gap now", "The feed meets articles it knows again.")
         return out
 
     def on_check(self, target: str, result: Identity | PublishError, now: datetime) -> list[Alert]:

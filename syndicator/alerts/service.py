@@ -16,6 +16,7 @@ from syndicator.alerts.conditions import Alert, Conditions, StoreSnapshot
 from syndicator.alerts.settings import AlertConfig, load_settings
 from syndicator.article import DeliveryState, Identity
 from syndicator.errors import PublishError
+from syndicator.gaps import FeedGap
 from syndicator.logs import get_logger, redactor
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ WATCHED: tuple[type[ev.Event], ...] = (
     ev.DeliveryUnknown,
     ev.RateLimitWait,
     ev.FeedPolled,
+    FeedGap,
 )
 SHUTDOWN_WAIT = 5.0
 Service = Callable[["Worker"], Coroutine[Any, Any, None]]
@@ -131,6 +133,7 @@ class AlertService:
     def snapshot(self) -> StoreSnapshot:
         """Blocking: the store's view of the conditions (indexed queries, the same as `syndicator status`)."""
         from syndicator.store import reports
+        from syndicator.store.gaps import open_gaps
 
         started = time.monotonic()
         now = self.app.clock()
@@ -142,6 +145,7 @@ class AlertService:
             auth_failed={t: str(c.get("pause_reason") or "") for t, c in counts.items() if c.get("auth_failed")},
             unknown={t: int(c.get(DeliveryState.UNKNOWN, 0)) for t, c in counts.items()},
             feeds={f["feed"]: (f["failing_since"], f["error"]) for f in feeds},
+            gaps=open_gaps(self.app.store),
         )
 
     async def _store_loop(self, inbox: asyncio.Queue[tuple[str, Any]]) -> None:

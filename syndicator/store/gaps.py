@@ -35,12 +35,24 @@ def recent_gaps(store: Store, *, since: datetime) -> dict[str, dict[str, Any]]:
         return {r["feed"]: dict(r) for r in rows}
 
 
+def open_gaps(store: Store) -> dict[str, tuple[datetime, str]]:
+    """Feed → (detected_at, reason) of its gap still open: what the `gap:FEED` alert is derived from, so a
+    restarted worker alerts on it as the one that saw it did."""
+    g = t.feed_gaps
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(g.c.feed, g.c.detected_at, g.c.reason).where(g.c.open.is_(True))).all()
+    return {r.feed: (r.detected_at, r.reason) for r in rows}
+
+
 def gap_lines(store: Store, *, since: datetime) -> dict[str, str]:
-    """Feed → one line about its gap detected since `since`, for `status`."""
-    return {
-        feed: f"gap at {gap['detected_at']:%Y-%m-%d %H:%M} UTC: {gap['reason']}"
-        for feed, gap in recent_gaps(store, since=since).items()
-    }
+    """Feed → one line about its gap detected since `since`, for `status` (a closed one says when it closed)."""
+    return {feed: _line(gap) for feed, gap in recent_gaps(store, since=since).items()}
+
+
+def _line(gap: dict[str, Any]) -> str:
+    closed = gap["closed_at"]
+    when = f" (closed {closed:%Y-%m-%d %H:%M} UTC)" if not gap["open"] and closed is not None else ""
+    return f"gap at {gap['detected_at']:%Y-%m-%d %H:%M} UTC{when}: {gap['reason']}"
 
 
 def known_keys(store: Store, feed: str, keys: list[str], url_keys: list[str]) -> set[str]:

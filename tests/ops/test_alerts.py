@@ -23,8 +23,11 @@ from syndicator.alerts import AlertService, Conditions, StoreSnapshot, load_sett
 from syndicator.app import App
 from syndicator.article import Identity
 from syndicator.errors import AuthError, ConfigError, Permanent
+from syndicator.gaps import FeedGap
 from syndicator.limits import WaitKind
+from syndicator.status import collect_status
 from syndicator.store import deliveries as outbox
+from syndicator.store import gaps as gap_store
 from syndicator.store import manage
 from syndicator.store import tables as t
 from tests.fakes.server import Response
@@ -408,6 +411,32 @@ async def test_a_restart_adopts_what_the_store_shows_and_still_sends_the_recover
         await ops.expect("feed:en", "feed en: ", ["firing", "resolved"])
 
 
+async def test_a_feed_gap_alerts_from_the_store_is_adopted_after_a_restart_and_clears_when_closed(ops: Ops) -> None:
+    app, _ = ops.app()
+    async with ops.start(app) as run:
+        # a burst the feed window cannot show: every item is new, and this site answers every ?paged=N with the
+        # same window, so paging back never meets a known item
+        ops.site.items = [(100 + n, ops.clock.now - timedelta(minutes=n + 1)) for n in range(3)]
+        await run.worker.poll(app.config.feed("en"))
+        await ops.expect("gap:en", "feed en: ", ["firing"])
+        assert [e["closed"] for e in run.events.named("feed.gap")] == [False]
+    status = collect_status(app)
+    assert status["feeds"][0]["gap"].startswith("gap at ") and "no known item within" in status["feeds"][0]["gap"]
+
+    # the same database, a new process: the open gap is the store's, so it is adopted, not forgotten
+    ops.clock.advance(minutes=5)  # ahead of the real clock: the scheduler's first poll (which would close it) waits
+    app2, _ = ops.app()
+    async with ops.start(app2, first_polls=False) as run:
+        await ops.quiet()
+        assert "gap:en" in {e["condition"] for e in run.events.named("alert.adopted")}
+        assert ops.webhook("gap:en") == ["firing"]  # not announced twice
+        # another worker's poll meets known items again: this process saw no event, its store view clears it
+        gap_store.close_gap(app2.store, "en", now=ops.clock())
+        await ops.expect("gap:en", "feed en: ", ["firing", "resolved"])
+    line = collect_status(app2)["feeds"][0]["gap"]
+    assert "(closed " in line  # shown for a day, marked closed
+
+
 async def test_channel_failures_are_logged_without_secrets_and_never_stop_the_worker(ops: Ops) -> None:
     with WebhookSink() as gone:
         closed = gone.url  # a port nobody listens on once the sink stops
@@ -434,6 +463,31 @@ async def test_channel_failures_are_logged_without_secrets_and_never_stop_the_wo
 
 
 # ── pieces ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_gap_conditions_follow_the_store_and_its_events() -> None:
+    clock = Clock()
+    conditions = Conditions(
+        targets={}, feeds=["en"], feed_failing_after=timedelta(minutes=30), expiry_window=None, clock=clock
+    )
+    gap = {"en": (clock.now, "feed page ?paged=3 could not be read: 404")}
+    empty = StoreSnapshot(started=1.0, now=clock.now, auth_failed={}, unknown={}, feeds={})
+    snap = StoreSnapshot(started=1.0, now=clock.now, auth_failed={}, unknown={}, feeds={}, gaps=gap)
+    raised = conditions.on_store(snap, adopt=False)
+    assert [(a.condition, a.resolved) for a in raised] == [("gap:en", False)]
+    assert "?paged=3 could not be read" in raised[0].text
+    assert conditions.on_store(snap, adopt=False) == []  # once
+    closed = FeedGap(feed="en", closed=True, pages=0, found=0, reason="the feed overlaps known items again")
+    assert [(a.condition, a.resolved) for a in conditions.on_event(closed, 5.0)] == [("gap:en", True)]
+    stale = StoreSnapshot(started=4.0, now=clock.now, auth_failed={}, unknown={}, feeds={}, gaps=gap)
+    assert conditions.on_store(stale, adopt=False) == []  # read before the gap was closed: not raised again
+    assert [a.condition for a in conditions.on_store(
+        StoreSnapshot(started=6.0, now=clock.now, auth_failed={}, unknown={}, feeds={}, gaps=gap), adopt=False
+    )] == ["gap:en"]  # fmt: skip
+    assert [(a.condition, a.resolved) for a in conditions.on_store(
+        StoreSnapshot(started=7.0, now=clock.now, auth_failed={}, unknown={}, feeds={}), adopt=False
+    )] == [("gap:en", True)]  # fmt: skip
+    assert empty.gaps == {}
 
 
 def test_a_store_view_older_than_an_event_does_not_undo_it(ops: Ops) -> None:
