@@ -345,9 +345,12 @@ class FacebookFake(Instrumented, FakeFacebook):
     def error_answer(self) -> Response:
         return graph_error(2, "An unexpected error has occurred. Please retry your request later.", status=500)
 
-    def handle(self, request: Request) -> Response:
-        with self._posts_lock:  # FakeFacebook has no lock of its own; subprocess tests call it concurrently
-            return super().handle(request)
+    def _answer(self, request: Request, entry: Arrival, post: bool, now: float, scripted: Response | None) -> Response:
+        # FakeFacebook has no lock of its own; subprocess tests call it concurrently. Only the handler is locked:
+        # an answer held back by `delay_answer` must not hold back the calls behind it (a real platform answers
+        # them side by side; queued, they ran into the client's timeout and turned `unknown`)
+        with self._posts_lock:
+            return super()._answer(request, entry, post, now, scripted)
 
     def held_ids(self) -> dict[tuple[str, str], list[str]]:
         with self._posts_lock:
@@ -370,9 +373,9 @@ class WhatsAppFake(Instrumented, FakeWhatsApp):
     def error_answer(self) -> Response:
         return cloud_error(131000, "Something went wrong", status=500)
 
-    def handle(self, request: Request) -> Response:
-        with self._posts_lock:
-            return super().handle(request)
+    def _answer(self, request: Request, entry: Arrival, post: bool, now: float, scripted: Response | None) -> Response:
+        with self._posts_lock:  # as FacebookFake: the handler, not the held answer (a fan-out wave is 8 at once)
+            return super()._answer(request, entry, post, now, scripted)
 
     def held_ids(self) -> dict[tuple[str, str], list[str]]:
         with self._posts_lock:
@@ -657,7 +660,7 @@ async def drive(
     the next due time when there is none: hours of platform time pass in no real time. With `granularity`, a jump
     goes on to the next multiple of it, so retries due close together run in one round (time may only run later
     than needed, never earlier). Returns the rounds run."""
-    dispatcher = dispatcher or Dispatcher(app, rng=random.Random(7), batch=200)
+    dispatcher = dispatcher or app.dispatcher(rng=random.Random(7), batch=200)
     for rounds in range(1, max_rounds + 1):
         attempted = await dispatcher.run_once()
         if attempted:
