@@ -4,7 +4,7 @@ Two ways to say it, both read for every article before its posts are rendered (`
 
 * **Tags and categories** (any source: the feed, the REST API, a webhook). A term in the feed's `opt_out` list
   (default `no-social`) keeps the article off every target; `social-skip-NAME` keeps it off the targets whose name
-  or platform is NAME (`social-skip-x` and `social-skip-twitter` mean the same). Terms match case-insensitively and
+  or platform is NAME, or one of the platform's aliases (`PlatformSpec.aliases`). Terms match case-insensitively and
   by their slug form too (`No Social`, `no_social` and `no-social` are one term). These control terms never become
   hashtags.
 * **The WordPress plugin's post meta** (deploy/wordpress/syndicator/): `syndicator_no_social` (bool),

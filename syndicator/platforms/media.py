@@ -25,7 +25,7 @@ class ImageRules:
     """What one platform takes, and how to say so in a reason."""
 
     limits: ImageLimits
-    described: str  # completes "image is over …": "the 5 MB limit", "Telegram's 10 MB photo limit"
+    described: str  # completes "image is over …": "the 5 MB limit", "the 10 MB photo limit"
     # an image within `limits.max_bytes` goes as it came, never decoded here: the platform checks the rest itself
     # (and a file it refuses is its own answer). False: every image is read, so its sides and format are checked too
     as_it_came_within_bytes: bool = False

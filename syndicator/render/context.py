@@ -138,5 +138,5 @@ def common_extra(prep: Prepared, result: Composed) -> dict[str, object]:
         "hashtags": rt.plain(result.fields.get("hashtags", ())).split(),
     }
     if prep.image_url and prep.article.image_alt:
-        extra["image_alt"] = prep.article.image_alt  # for the platforms that describe images (X, Bluesky, ...)
+        extra["image_alt"] = prep.article.image_alt  # for the platforms that describe images (alt text)
     return extra

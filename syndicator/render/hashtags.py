@@ -1,4 +1,4 @@
-"""Hashtags from an article's categories and tags, valid by X's hashtag rules (the strictest of the platforms).
+"""Hashtags from an article's categories and tags, valid by twitter-text's hashtag rules (the strictest platform's).
 
 A hashtag is `#` followed by letters and marks of any script, decimal digits, `_` and ZWNJ/ZWJ, with at least one
 letter or mark. So words are joined with `_` (or in CamelCase), apostrophes dropped, hyphens and other punctuation
@@ -17,7 +17,7 @@ ZWNJ = "\u200c"
 ZWJ = "\u200d"
 MAX_HASHTAG_LENGTH = 50  # code points after '#': longer names make poor hashtags
 _APOSTROPHES = frozenset("'’ʼ`´ʻ")
-# the X text library's hashtag_alphanumeric specials besides letters, marks, digits and '_'
+# twitter-text's hashtag_alphanumeric specials besides letters, marks, digits and '_'
 _X_SPECIALS = frozenset(
     "\u200c\u200d\ua67e\u05be\u05f3\u05f4\uff5e\u301c\u309b\u309c\u30a0\u30fb\u3003\u0f0b\u0f0c\u00b7"
 )
@@ -34,7 +34,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 def is_valid_hashtag(tag: str) -> bool:
-    """X's rule: '#', then letters, marks, digits, '_' (and a few joiners), at least one letter/mark."""
+    """twitter-text's rule: '#', then letters, marks, digits, '_' (and a few joiners), at least one letter/mark."""
     if len(tag) < 2 or tag[0] not in "#＃":
         return False
     body = tag[1:]

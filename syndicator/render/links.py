@@ -48,7 +48,7 @@ def _idna_netloc(netloc: str) -> str:
 
 
 def _encode_value(value: str) -> str:
-    # '.' and '~' are legal but would end the link early on X when last; encode everything but letters, digits, -_
+    # '.' and '~' are legal but would end a link early when last; encode everything but letters, digits, -_
     return quote(value, safe="-_").replace(".", "%2E").replace("~", "%7E")
 
 

@@ -84,7 +84,7 @@ def parse(source: str) -> Template:
     """Parse and check a post template; raises ValueError with a readable message."""
     flat: list[Part] = []
     for literal, name, spec, conversion in _pieces(source):
-        literal = _NO_POST_CHARACTERS.sub("", literal or "")  # X refuses a post holding one; fields are cleaned
+        literal = _NO_POST_CHARACTERS.sub("", literal or "")  # platforms refuse a post holding one; fields are cleaned
         if literal:
             flat.append(literal)
         if name is not None:

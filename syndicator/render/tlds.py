@@ -1,7 +1,7 @@
 """Top-level domains twitter-text (v3) accepts at the end of a URL's host, as data.
 
 Copied from the twitter-text project's TLD lists (Apache-2.0, via the MIT-licensed Python port
-twitter-text-parser 3.0.0) so that `measure.x_weighted_length` finds exactly the URLs X counts as 23.
+twitter-text-parser 3.0.0) so that the weighted length finds exactly the URLs twitter-text finds, each 23.
 Whitespace-separated, in twitter-text's order (the regex alternation tries them in this order).
 """
 

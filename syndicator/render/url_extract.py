@@ -1,6 +1,6 @@
 """Which parts of a text are URLs as twitter-text v3's `extractUrlsWithIndices` finds them, regular expressions
-included. X counts each as 23 in its weighted length, and Mastodon's server runs the same extractor for its
-`characters_reserved_per_url`: shared text machinery, so it lives here and not in either platform's package.
+included. Two platforms count each URL found so as a fixed length (23 in one's weighted length, the server's
+`characters_reserved_per_url` in the other's): shared text machinery, so it lives here and not in either package.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class UrlSpan:
 
 
 def extract_urls(text: str) -> list[UrlSpan]:
-    """The URLs X would link in `text` (already NFC-normalised), with code point offsets."""
+    """The URLs twitter-text would link in `text` (already NFC-normalised), with code point offsets."""
     if not text or "." not in text:
         return []
     found: list[UrlSpan] = []

@@ -30,7 +30,7 @@ from syndicator.sources.parse import html_to_text
 from syndicator.sources.urls import absolute_url, canonical_url
 
 MAX_BYTES = 5 * 1024 * 1024
-ALT_CHARS = 1_000  # X takes 1,000 characters of alt text, the most of any platform
+ALT_CHARS = 1_000  # the most alt text any platform takes
 ERROR_BYTES = 64 * 1024
 # WordPress REST error codes that do say something about the post (WP_REST_Posts_Controller::get_post and the
 # server's answer to a failed read permission check); others, like rest_no_route or a plugin's

@@ -142,7 +142,7 @@ def send_times(store: Store, target: str, since: datetime) -> list[datetime]:
 
 
 def posts_with_links(store: Store, target: str, since: datetime) -> tuple[int, int]:
-    """(posts with a link, posts without) that reached `target` since then: X prices them differently."""
+    """(posts with a link, posts without) that reached `target` since then: a platform may price them differently."""
     d = t.deliveries
     with_link = without = 0
     with store.engine.connect() as conn:
