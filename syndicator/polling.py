@@ -22,7 +22,7 @@ from syndicator.errors import FeedError
 from syndicator.events import ArticleNew, ArticleSkipped, FeedFailed, FeedPolled, RenderFailed, emit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
-from syndicator.render import render
+from syndicator.render import Renderings
 from syndicator.sources.clean import clean_article, clean_text, unstorable
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
@@ -63,18 +63,23 @@ def deliveries_for(app: App, feed: FeedSettings, article: Article) -> list[NewDe
     """One delivery per target of the feed (per recipient on a fan-out platform), each with its rendered post."""
     plan = editorial.plan(app, feed, article)  # the newsroom's opt-out, skips and custom texts
     out: list[NewDelivery] = Planned(skipped=plan.skipped(feed.targets))  # kept off everything: recorded skipped
+    # targets that would render the same post (same platform, options and what the renderer reads; the same
+    # article, so not one with its own editorial text) share one rendering and its JSON
+    renderings = Renderings()
+    payloads: dict[tuple[int, str], str] = {}
     for name in plan.targets(feed.targets):
         target = app.config.targets[name]
         try:
-            post = render(plan.article_for(target), target)
+            post = renderings.render(plan.article_for(target), target)
         except Exception as exc:  # a renderer bug must not lose the article: the delivery fails visibly
             emit(RenderFailed(feed=feed.name, article=article.id, target=name, error=repr(exc)))
             out.append(NewDelivery(name, "", "{}", DeliveryState.FAILED, f"render failed: {exc!r}"))
             continue
         for recipient in recipients_of(target):
-            out.append(
-                NewDelivery(name, recipient, replace(post, recipient=recipient).to_json(), delay=target.hold_for)
-            )
+            payload = payloads.get((id(post), recipient))
+            if payload is None:  # `renderings` holds every post, so an id here is never reused
+                payload = payloads[id(post), recipient] = replace(post, recipient=recipient).to_json()
+            out.append(NewDelivery(name, recipient, payload, delay=target.hold_for))
     return out
 
 

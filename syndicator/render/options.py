@@ -6,7 +6,8 @@ a configuration error (exit 2), never a failure at posting time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Literal
 
 from syndicator.render import templates
@@ -48,6 +49,19 @@ class RenderOptions:
         for name, tag in self.hashtag_map.items():
             if tag.strip() and make_hashtag(tag.strip().lstrip("#＃"), self.hashtag_style) is None:
                 raise ValueError(f"hashtag_map: {name!r} = {tag!r} cannot be made a valid hashtag")
+
+    @cached_property
+    def cache_key(self) -> tuple[object, ...]:
+        """Every option as a hashable value: equal options, equal keys (what a shared rendering is keyed by)."""
+        out: list[object] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                value = tuple(value.items())  # order kept: a mapping's order is how the operator wrote it
+            elif isinstance(value, list):
+                value = tuple(value)
+            out.append(value)
+        return tuple(out)
 
     def template_for(self, default: str) -> templates.Template:
         return templates.parse(self.template or default)

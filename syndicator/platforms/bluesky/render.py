@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from syndicator.article import Post
 from syndicator.platforms.bluesky.measure import BLUESKY_LIMIT, bluesky_length, grapheme_length, utf8_length
 from syndicator.platforms.bluesky.settings import BlueskySettings
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.graphemes import graphemes
@@ -30,6 +31,7 @@ def langs_of(language: str) -> list[str]:
     return [tag] if _LANGUAGE_TAG.fullmatch(tag) else []
 
 
+@reads("settings.link_card")
 def render_bluesky(prep: Prepared, target: TargetSettings) -> Post:
     settings = target.settings
     card = not isinstance(settings, BlueskySettings) or settings.link_card

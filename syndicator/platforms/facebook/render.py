@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from syndicator.article import Post
 from syndicator.platforms.facebook.settings import FacebookSettings
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.measure import utf16_length
@@ -20,6 +21,7 @@ LINK_TEMPLATE = "{title}\n\n{summary}\n\n{hashtags}"  # the link goes in the pos
 PHOTO_TEMPLATE = "{title}\n\n{summary}\n\n{url}\n\n{hashtags}"
 
 
+@reads("settings.post_as")
 def render_facebook(prep: Prepared, target: TargetSettings) -> Post:
     settings = target.settings
     wants_photo = isinstance(settings, FacebookSettings) and settings.post_as == "photo"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from syndicator.article import Post
 from syndicator.platforms.mastodon.instance import limits_for
 from syndicator.platforms.mastodon.measure import mastodon_length
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.graphemes import graphemes
@@ -27,6 +28,9 @@ def language_of(language: str) -> str:
     return primary if _ISO_639.fullmatch(primary) else ""
 
 
+@reads(
+    "api_base", "settings.instance", "settings.max_characters", "settings.characters_reserved_per_url"
+)  # limits_for(target)
 def render_mastodon(prep: Prepared, target: TargetSettings) -> Post:
     limits = limits_for(target)
     measure = functools.partial(mastodon_length, reserved_per_url=limits.characters_reserved_per_url)

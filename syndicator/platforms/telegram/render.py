@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from syndicator.article import Button, Post
 from syndicator.platforms.telegram.measure import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegram_length
 from syndicator.platforms.telegram.settings import TelegramSettings
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 from syndicator.render.graphemes import graphemes
@@ -51,6 +52,7 @@ def to_html(value: Rich) -> str:
     return "".join(out)
 
 
+@reads("settings.read_more_button")
 def render_telegram(prep: Prepared, target: TargetSettings) -> Post:
     settings = target.settings
     image = prep.image_url if prep.options.image else None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from syndicator.article import Post
 from syndicator.platforms.twitter.measure import X_LIMIT, x_weighted_length
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.context import Prepared, common_extra, render_text
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 DEFAULT_TEMPLATE = "{title}\n\n{url}\n\n{hashtags}"
 
 
+@reads()
 def render_x(prep: Prepared, target: TargetSettings) -> Post:
     template = prep.options.template_for(DEFAULT_TEMPLATE)
     result = render_text(prep, template, rt.plain, x_weighted_length, X_LIMIT)

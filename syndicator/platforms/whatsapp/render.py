@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from syndicator.article import Post
 from syndicator.platforms.whatsapp.settings import WhatsAppSettings
+from syndicator.render import reads
 from syndicator.render import rich as rt
 from syndicator.render.compose import Composer, TextSlot
 from syndicator.render.context import Prepared, common_extra, render_text
@@ -72,6 +73,7 @@ def _param_text(value: Rich) -> str:
     return re.sub(r"\s+", " ", _harmless(rt.plain(value))).strip()
 
 
+@reads("settings.mode", "settings.template", "settings.template_language")
 def render_whatsapp(prep: Prepared, target: TargetSettings) -> Post:
     settings = target.settings
     template = prep.options.template_for(DEFAULT_TEMPLATE)
