@@ -13,7 +13,8 @@ never silent: a `feed.gap` event (an error line), an alert (`gap:FEED`) and a li
 day. When the feed meets a known item again, a `feed.gap` event with `closed = true` clears the alert.
 
 With `wordpress` set, new items of any poll also have the plugin's choices read from the REST API in one request
-(`include=`), so custom texts and skips apply to what the feed found, without the webhook.
+(`include=`), so custom texts and skips apply to what the feed found, without the webhook; so do known items the
+newsroom kept off (`skipped`) whose feed item changed, so an opt-out removed on the site is seen.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def before_ingest(app: App, feed: FeedSettings, articles: Sequence[Article], *, 
             items += extra
             _report(app, feed, paged, len(extra))
         if feed.wordpress:
-            _read_choices(app, feed, [a for a in items if a.id not in known])
+            seen = [a for a in items if a.id in known]
+            _read_choices(app, feed, [a for a in items if a.id not in known] + _changed_skipped(app, feed, seen))
     except Exception as exc:  # a bug or a store failure here must not cost the poll
         log.error("feed.gap_check_failed", feed=feed.name, error=f"{exc.__class__.__name__}: {exc}"[:300])
     return items
@@ -99,6 +101,29 @@ def _known(app: App, feed: FeedSettings, items: Sequence[Article]) -> set[str]:
             continue
     found = known_keys(app.store, feed.name, [k for _, k, _ in keyed], [u for _, _, u in keyed])
     return {ident for ident, key, url in keyed if key in found or url in found}
+
+
+def _changed_skipped(app: App, feed: FeedSettings, seen: Sequence[Article]) -> list[Article]:
+    """Known items kept off by the newsroom (`skipped`) that changed in the feed: their choices are read again,
+    so a term WordPress matched only by its slug (kept from the REST API) that was removed no longer holds them."""
+    from syndicator.polling import identity_key
+    from syndicator.sources.clean import clean_article
+    from syndicator.store.gaps import skipped_fingerprints
+
+    keyed = {}
+    for article in seen:
+        try:
+            keyed[identity_key(article.id)] = article
+        except ValueError:
+            continue
+    changed = []
+    for key, stored in skipped_fingerprints(app.store, feed.name, list(keyed)).items():
+        try:
+            if clean_article(keyed[key]).fingerprint() != stored:  # as the store will compare it
+                changed.append(keyed[key])
+        except Exception:  # an item the poll will refuse anyway
+            continue
+    return changed
 
 
 def _too_old(article: Article, feed: FeedSettings, now: datetime) -> bool:

@@ -65,3 +65,15 @@ def known_keys(store: Store, feed: str, keys: list[str], url_keys: list[str]) ->
             select(a.c.key, a.c.url_key).where(a.c.feed == feed, or_(a.c.key.in_(keys), a.c.url_key.in_(url_keys)))
         ).all()
     return {r.key for r in rows} | {r.url_key for r in rows}
+
+
+def skipped_fingerprints(store: Store, feed: str, keys: list[str]) -> dict[str, str]:
+    """Identity key → stored fingerprint of those of `keys` the feed recorded as `skipped` (one indexed query)."""
+    a = t.articles
+    if not keys:
+        return {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(a.c.key, a.c.fingerprint).where(a.c.feed == feed, a.c.key.in_(keys), a.c.state == "skipped")
+        ).all()
+    return {r.key: r.fingerprint for r in rows}

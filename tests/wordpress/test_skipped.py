@@ -179,3 +179,19 @@ def test_history_and_status_show_skipped_articles(
     code, out = cli("status")
     assert code == 0 and "SKIPPED 24H" in out
     assert as_json(cli("status", "--json"))["feeds"][0]["skipped_24h"] == 1
+
+
+def test_with_wordpress_set_a_slug_only_opt_out_removed_on_the_site_is_seen(wp: FakeWordPress, store_url: str) -> None:
+    app, clock = started(wp, store_url, wordpress=True)
+    feed = app.config.feed("en")
+    wp.publish(1, start=10, now=NOW)
+    wp.posts[10].tags = [("Kein Social", "no-social")]  # only WordPress's slug (REST API) says opt-out
+    poll_feed(app, feed)
+    assert article_rows(app)[wp.guid(10)].state == "skipped"
+    before = [r for r in wp.requests if r.path == "/wp-json/wp/v2/posts"]
+    poll_feed(app, feed)  # unchanged: its choices are not asked for again
+    assert [r for r in wp.requests if r.path == "/wp-json/wp/v2/posts"] == before
+    clock.now += timedelta(minutes=10)
+    wp.posts[10].tags = []
+    assert poll_feed(app, feed).new == 1
+    assert targets_of(app, wp, 10) == {"x": "pending", "telegram": "pending"}
