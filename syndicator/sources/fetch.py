@@ -1,4 +1,4 @@
-"""Fetching a feed document: HTTP(S) with requests (conditional GET, redirects, time and size limits), or a file.
+"""Fetching a feed document: HTTP(S) (conditional GET, redirects, time and size limits), or a file.
 
 Every failure is a FeedError whose `reason` says what happened:
 
@@ -15,13 +15,22 @@ Every failure is a FeedError whose `reason` says what happened:
 The feed's URL is the operator's, and so are redirects on its host. A redirect to another host is a remote
 answer: from there on the fetch goes through the outbound guard (address checked at every hop, connection to the
 checked address), within the same deadline and size cap.
+
+The feed's own hops go through one process-wide urllib3 pool of kept-alive connections (a 304 costs a request
+line and a status line, not a `requests` session's per-call environment, proxy and cookie merging). A feed URL
+with credentials in it, or a process with proxies or a netrc file in its environment, is fetched through a
+`requests` session instead, as before, so that Basic auth, proxies and netrc apply exactly as they did; so is a
+fetch given its own `session`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -30,6 +39,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 import urllib3.exceptions
 
 from syndicator.errors import FeedError
@@ -71,7 +81,8 @@ def fetch(
     scheme = urlsplit(url).scheme.lower() if "://" in url or url.startswith("file:") else ""
     if scheme in ("http", "https"):
         guard = outbound or OutboundGuard()
-        return _fetch_http(url, session or _thread_session(), guard, etag, last_modified, timeout, max_bytes)
+        send = _send_pooled if session is None and _poolable(url) else _sender(session or _thread_session())
+        return _fetch_http(url, send, guard, etag, last_modified, timeout, max_bytes)
     if scheme == "file":
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
@@ -100,6 +111,79 @@ def _thread_session() -> requests.Session:
     return session
 
 
+# What one hop needs: (url, headers, seconds left) → the response, its body not read yet; raises FeedError.
+Send = Callable[[str, dict[str, str], float], urllib3.BaseHTTPResponse]
+POOL_HOSTS = 64  # hosts whose connections are kept (LRU); a publisher's feeds live on a few
+POOL_PER_HOST = 32  # kept-alive connections per host: the worker's poll threads (16) and then some
+
+
+_pool_lock = threading.Lock()
+_pool: urllib3.PoolManager | None = None
+_environment_routes: bool | None = None
+
+
+def _poolable(url: str) -> bool:
+    """Whether the lean pool fetches `url` exactly as a requests session would: no credentials in the URL (requests
+    sends them as Basic auth), and no proxy or netrc in the process's environment (read once: a daemon's
+    environment does not change)."""
+    global _environment_routes
+    if "@" in urlsplit(url).netloc:
+        return False
+    if _environment_routes is None:
+        netrc = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+        _environment_routes = bool(urllib.request.getproxies_environment()) or os.path.exists(netrc)
+    return not _environment_routes
+
+
+def _pooled() -> urllib3.PoolManager:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # block=False: a burst beyond POOL_PER_HOST opens extra connections rather than waiting for one
+            _pool = urllib3.PoolManager(num_pools=POOL_HOSTS, maxsize=POOL_PER_HOST, block=False)
+        return _pool
+
+
+def _send_pooled(url: str, headers: dict[str, str], remaining: float) -> urllib3.BaseHTTPResponse:
+    try:
+        return _pooled().request(
+            "GET",
+            url,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=remaining, read=remaining),
+            retries=False,  # no retry, no redirect: each hop is ours to check
+            redirect=False,
+            preload_content=False,
+            decode_content=True,
+        )
+    except urllib3.exceptions.NewConnectionError as exc:  # before its base class, ConnectTimeoutError
+        raise FeedError(f"cannot reach {_shown(url)}: {_why(exc)}", reason="unreachable") from None
+    except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        raise FeedError(f"timed out fetching {_shown(url)}", reason="timeout") from None
+    except (urllib3.exceptions.LocationValueError, ValueError):
+        raise FeedError(f"invalid URL {_shown(url)!r}", reason="invalid_url") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise FeedError(f"cannot reach {_shown(url)}: {_why(exc)}", reason="unreachable") from None
+
+
+def _sender(session: requests.Session) -> Send:
+    def send(url: str, headers: dict[str, str], remaining: float) -> urllib3.BaseHTTPResponse:
+        try:
+            response = session.get(
+                url, headers=headers, timeout=(remaining, remaining), stream=True, allow_redirects=False
+            )
+        except requests.Timeout:
+            raise FeedError(f"timed out fetching {_shown(url)}", reason="timeout") from None
+        except requests.exceptions.InvalidURL:
+            raise FeedError(f"invalid URL {_shown(url)!r}", reason="invalid_url") from None
+        except requests.RequestException as exc:
+            raise FeedError(f"cannot reach {_shown(url)}: {_why(exc)}", reason="unreachable") from None
+        raw: urllib3.BaseHTTPResponse = response.raw  # what the pool answers too: one path from here on
+        return raw
+
+    return send
+
+
 def _read_file(path: Path, max_bytes: int) -> FetchResult:
     try:
         with path.open("rb") as fh:
@@ -115,7 +199,7 @@ def _read_file(path: Path, max_bytes: int) -> FetchResult:
 
 def _fetch_http(
     url: str,
-    session: requests.Session,
+    send: Send,
     guard: OutboundGuard,
     etag: str | None,
     last_modified: str | None,
@@ -136,19 +220,16 @@ def _fetch_http(
         if remaining <= 0:
             raise FeedError(f"timed out after {timeout:g}s fetching {_shown(url)}", reason="timeout")
         try:
-            response = session.get(
-                current, headers=headers, timeout=(remaining, remaining), stream=True, allow_redirects=False
-            )
-        except requests.Timeout:
-            raise FeedError(f"timed out after {timeout:g}s fetching {_shown(current)}", reason="timeout") from None
-        except requests.exceptions.InvalidURL:
-            raise FeedError(f"invalid URL {_shown(current)!r}", reason="invalid_url") from None
-        except requests.RequestException as exc:
-            raise FeedError(f"cannot reach {_shown(current)}: {_why(exc)}", reason="unreachable") from None
-        with response:
-            status = response.status_code
+            response = send(current, headers, remaining)
+        except FeedError as exc:
+            if exc.reason == "timeout":
+                raise FeedError(f"timed out after {timeout:g}s fetching {_shown(current)}", reason="timeout") from None
+            raise
+        reusable = False  # the connection goes back to the pool only when its answer was read to the end
+        try:
+            status = response.status
             if status in _REDIRECT_STATUSES:
-                location = response.headers.get("Location", "").strip()
+                location = (response.headers.get("Location") or "").strip()
                 if not location:
                     raise FeedError(f"{_shown(current)} redirected ({status}) without a Location", reason="redirects")
                 target = urljoin(current, location)
@@ -168,7 +249,8 @@ def _fetch_http(
             new_modified = response.headers.get("Last-Modified")
             content_type = response.headers.get("Content-Type")
             if status == 304:
-                response.raw.drain_conn()  # a 304 has no body: hand the connection back for reuse, do not close it
+                response.drain_conn()  # a 304 has no body: hand the connection back for reuse, do not close it
+                reusable = True
                 return FetchResult(
                     "not_modified", b"", new_etag or etag, new_modified or last_modified, current, content_type
                 )
@@ -176,7 +258,14 @@ def _fetch_http(
                 message = f"{_shown(current)} answered HTTP {status} {response.reason or ''}"
                 raise FeedError(message.rstrip(), reason=f"http_{status}")
             body = _read_body(response, _shown(current), max_bytes, deadline, timeout)
+            reusable = True
             return FetchResult("ok", body, new_etag, new_modified, current, content_type)
+        finally:
+            if reusable:
+                response.release_conn()
+            else:
+                response.close()  # a redirect's or an error's unread body: the connection is not reused
+                response.release_conn()
     raise FeedError(f"more than {MAX_REDIRECTS} redirects fetching {_shown(url)}", reason="redirects")
 
 
@@ -223,9 +312,9 @@ def _fetch_guarded(
     return FetchResult("ok", got.body, etag, modified, got.url, ctype)
 
 
-def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float) -> bytes:
-    declared = response.headers.get("Content-Length", "")
-    encoded = response.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
+def _read_body(response: urllib3.BaseHTTPResponse, url: str, max_bytes: int, deadline: float, timeout: float) -> bytes:
+    declared = response.headers.get("Content-Length") or ""
+    encoded = (response.headers.get("Content-Encoding") or "").strip().lower() not in ("", "identity")
     if declared.isdigit() and int(declared) > max_bytes and not encoded:
         raise FeedError(f"{url} is {declared} bytes, more than the limit of {max_bytes}", reason="too_large")
     chunks: list[bytes] = []
@@ -235,9 +324,8 @@ def _read_body(response: requests.Response, url: str, max_bytes: int, deadline: 
         # server dripping bytes cannot stretch one read past the deadline. urllib3 inflates gzip/deflate
         # incrementally (at most _CHUNK decoded bytes per call), so a gzip bomb is stopped by the size check long
         # before it is inflated.
-        raw = response.raw
         while True:
-            chunk = raw.read1(_CHUNK, decode_content=True)
+            chunk = response.read1(_CHUNK, decode_content=True)
             if not chunk:
                 break
             size += len(chunk)
