@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
-from urllib.parse import quote
 
 from syndicator.article import Post
 from syndicator.platforms import registry
@@ -56,13 +55,10 @@ def normalised(text: str) -> str:
 
 
 def with_text(post: Post, text: str, length: int) -> Post:
-    """The post with an editor's text (and what a renderer derived from the text: a copy of it for a channel, a
-    share link holding it)."""
-    extra = dict(post.extra)
-    if "channel_text" in extra:
-        extra["channel_text"] = text
-    if "share_url" in extra:
-        extra["share_url"] = str(extra["share_url"]).split("?text=", 1)[0] + "?text=" + quote(text, safe="")
+    """The post with an editor's text, and what its renderer derived from the text made anew (the platform's
+    `edited_extra`)."""
+    spec = registry.find(post.platform)
+    extra = spec.edited_extra(post.extra, text) if spec and spec.edited_extra else dict(post.extra)
     return replace(post, text=text, length=length, extra=extra)
 
 

@@ -129,6 +129,9 @@ class PlatformSpec:
     # text does not: a template and its parameters, a share link)
     preview_fields: tuple[str, ...] = ()
     desk: DeskLook = PLAIN_LOOK  # how the editors' desk draws a post
+    # an editor's new text (the desk): (Post.extra, text) → `extra` with what the renderer derived from the text made
+    # anew (a copy of it, a link holding it); None: nothing in `extra` depends on the text
+    edited_extra: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None
 
     def publisher_class(self) -> type[Publisher]:
         """The publisher class; this is where the client library is imported."""

@@ -139,3 +139,27 @@ def test_bluesky_and_mastodon_posts_on_the_article_and_edit_pages(tmp_path: Path
         assert '<span class="tag">#فوری</span>' in checked.text
     css = c.get("/desk/static/desk.css").text
     assert ".bsky-post" in css and ".masto-post" in css and css.index(".bsky-post") > css.index(".card {")
+
+
+def test_an_edited_whatsapp_text_makes_its_channel_text_and_share_link_anew(tmp_path: Path) -> None:
+    from urllib.parse import unquote
+
+    from syndicator.desk import edits as desk_edits
+
+    desk = make_desk(tmp_path)
+    desk.add_user("ed")
+    c = client(desk)
+    login(c)
+    article = desk.article_id("تهران")
+    wa = next(d for d in manage.latest_deliveries(desk.app.store, article) if d.target == "whatsapp")
+    assert wa.post.extra["channel_text"] == wa.post.text  # as rendered
+    token = csrf_of(c, f"/desk/deliveries/{wa.id}/edit")
+    text = "*دلار* ۶۰ هزار تومان & more https://news.example.org/fa/markets/dollar"
+    assert c.post(f"/desk/deliveries/{wa.id}/edit", data={"csrf": token, "text": text}).status_code == 303
+    sent = desk_edits.applied(desk.app.store, [wa])[0].post  # as the dispatcher claims it
+    assert sent.text == text and sent.extra["channel_text"] == text
+    base, _, query = sent.extra["share_url"].partition("?text=")
+    assert base == wa.post.extra["share_url"].partition("?text=")[0] and unquote(query) == text
+    tg = next(d for d in manage.latest_deliveries(desk.app.store, article) if d.target == "telegram")
+    edited = desk_edits.with_text(tg.post, "<b>خبر</b>", 4)  # a platform without derived fields: extra as it was
+    assert edited.extra == tg.post.extra and edited.text == "<b>خبر</b>"

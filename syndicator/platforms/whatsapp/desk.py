@@ -1,10 +1,14 @@
 """How the editors' desk draws a WhatsApp message: a free-text message's `*bold*`, `_italic_`, `~strike~` and
 ```mono``` markers as the app draws them (URLs never styled), or a template message as the template's name and
-parameters (what is sent; the approved template's own words are on Meta's side)."""
+parameters (what is sent; the approved template's own words are on Meta's side). An editor's text also makes the
+message's Channel text and share link anew (`edited_extra`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
@@ -36,6 +40,16 @@ def markers(text: str) -> Markup:
 
 def draw(post: Post) -> Markup:
     return markers(post.text)
+
+
+def edited_extra(extra: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """An editor's text in what the renderer derived from it: the Channel text and the wa.me draft link."""
+    out = dict(extra)
+    if "channel_text" in out:
+        out["channel_text"] = text
+    if "share_url" in out:
+        out["share_url"] = str(out["share_url"]).split("?text=", 1)[0] + "?text=" + quote(text, safe="")
+    return out
 
 
 LOOK = DeskLook(
