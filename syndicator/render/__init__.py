@@ -51,7 +51,7 @@ class Renderings:
     Keyed by the article object itself (held here, so its id stays its own) and by what the renderer reads of the
     target. A renderer that does not declare what it reads (`@reads`) renders every target alone;
     `prepare` is shared whenever the options and the resolved UTM parameters are equal, since that is all of the
-    target it reads. Short-lived by design: a renderer may read process state (Mastodon's instance limits), which
+    target it reads. Short-lived by design: a renderer may read process state (a server's limits, as read), which
     does not change within one article's rendering.
     """
 
