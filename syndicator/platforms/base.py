@@ -7,23 +7,25 @@ what the platform said (`Receipt.rate`, `RetryLater.retry_at`) and the governor 
 
 A post reaches `publish` with its delivery's id in `Post.extra[DELIVERY_KEY]` (`with_delivery_key`): the same on
 every retry and every resend of that delivery, different for any other. A platform that deduplicates by a client
-key (Mastodon's `Idempotency-Key`) sends it, so a resend after a lost answer returns the first post, not a second.
+key (an idempotency-key header) sends it, so a resend after a lost answer returns the first post, not a second.
 """
 
 from __future__ import annotations
 
 import abc
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from syndicator.article import Identity, Post, Receipt
-from syndicator.errors import Permanent
+from syndicator.errors import ConfigError, Permanent
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
     from syndicator.outbound import OutboundGuard
 
 DELIVERY_KEY = "delivery_key"
+
+SettingsT = TypeVar("SettingsT")
 
 
 def with_delivery_key(post: Post, delivery_id: int) -> Post:
@@ -44,9 +46,27 @@ class Publisher(abc.ABC):
     def __init__(self, target: TargetSettings) -> None:
         self.target = target
 
+    def configured(self, settings_type: type[SettingsT], *secrets: str) -> tuple[SettingsT, tuple[str, ...]]:
+        """The target's settings, as this platform's `settings_type`, and the values of the named secrets, in order.
+        ConfigError when the settings are another platform's, or when secrets are missing: the message names each
+        one with the environment variable that should hold it (never a value), the key the first one's `*_env`."""
+        where = f"targets.{self.target.name}"
+        settings = self.target.settings
+        if not isinstance(settings, settings_type):
+            raise ConfigError(f"not a {self.platform} target", key=where)
+        missing = [name for name in secrets if not self.target.secrets.get(name)]
+        if missing:
+            named = ", ".join(
+                f"{name} (set {getattr(settings, f'{name}_env', '') or 'its variable'})" for name in missing
+            )
+            raise ConfigError(
+                f"missing secret{'s' if len(missing) > 1 else ''}: {named}", key=f"{where}.{missing[0]}_env"
+            )
+        return settings, tuple(self.target.secrets[name] for name in secrets)
+
     @classmethod
     def create(cls, target: TargetSettings, *, outbound: OutboundGuard) -> Publisher:
-        """How the app builds this publisher. One that downloads URLs from content (X fetches the image itself)
+        """How the app builds this publisher. One that downloads URLs from content (an article image it uploads)
         overrides this to take `outbound`, the guard every such download goes through; the others ignore it."""
         return cls(target)
 

@@ -6,6 +6,11 @@ HTML parse mode (only Telegram's tags; unknown or unbalanced tags → 400 "can't
 after entity parsing in UTF-16 units (text ≤ 4096, caption ≤ 1024). Scripted conditions: `kicked` chats answer
 403 "bot was kicked", `migrated` groups answer 400 with `parameters.migrate_to_chat_id`, `bad_photo_urls` answer
 sendPhoto with the given description, and `flood_next(seconds)` answers the next call 429 with `retry_after`.
+
+sendPhoto takes a URL or file id (`photo=…`) or an uploaded file (multipart, `photo` a file part). An upload is
+checked as the Bot API does — at most `photo_max_bytes` (10 MB; 400 PHOTO_SAVE_FILE_INVALID), width + height at
+most 10,000 and sides at most 20:1 (400 PHOTO_INVALID_DIMENSIONS), an image at all (400 IMAGE_PROCESS_FAILED) —
+and kept on the message: `Sent.photo` (the bytes as received) and `Sent.photo_size` (format, width, height).
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.images import Upload, dimensions, multipart_files
 from tests.fakes.server import FakeServer, Request, Response
 
 TOKEN = "123456:TEST-token-not-real"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE_SUM = 10_000
+PHOTO_MAX_RATIO = 20
 ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
     "blockquote", "tg-spoiler", "span", "tg-emoji",
@@ -129,6 +138,8 @@ class Sent:
     raw: str  # as sent
     params: dict[str, str] = field(default_factory=dict)
     reply_markup: str | None = None
+    photo: bytes | None = None  # an uploaded photo, as received
+    photo_size: tuple[str, int, int] | None = None  # (format, width, height) of the uploaded photo
 
 
 class FakeTelegram(FakeServer):
@@ -147,6 +158,8 @@ class FakeTelegram(FakeServer):
         self.kicked: set[int] = set()
         self.migrated: dict[int, int] = {}  # old group id → new supergroup id
         self.bad_photo_urls: dict[str, str] = {}  # URL → Telegram's description
+        self.photo_max_bytes = PHOTO_MAX_BYTES  # tests scale it down with their images
+        self._uploads: dict[str, Upload] = {}  # the file parts of the request being handled
         self.messages: dict[tuple[int, int], Sent] = {}
         self._state = threading.Lock()
         self._ids = itertools.count(101)
@@ -179,6 +192,7 @@ class FakeTelegram(FakeServer):
         if handler is None:
             return _error(404, "Not Found: method not found")
         with self._state:
+            self._uploads = multipart_files(request)
             try:
                 result = handler(params)
             except _ApiError as exc:
@@ -209,17 +223,36 @@ class FakeTelegram(FakeServer):
 
     def _m_sendPhoto(self, params: dict[str, str]) -> Any:
         chat = self._chat(params)
+        upload = self._uploads.get("photo")
         photo = params.get("photo", "")
         if not photo:
             raise _ApiError(400, "Bad Request: there is no photo in the request")
-        if photo in self.bad_photo_urls:
+        if upload is None and photo in self.bad_photo_urls:
             raise _ApiError(400, self.bad_photo_urls[photo])
+        size = self._check_upload(upload) if upload is not None else None
         raw = params.get("caption", "")
         caption = self._parse(raw, params.get("parse_mode"))
         if utf16_len(caption) > CAPTION_LIMIT:
             raise _ApiError(400, "Bad Request: message caption is too long")
+        if upload is not None:
+            params = {**params, "photo": f"<upload {upload.filename}>"}  # not the bytes as a latin-1 string
         sent = self._store(chat, "photo", caption, raw, params)
+        if upload is not None:
+            sent.photo, sent.photo_size = upload.data, size
         return self._message_json(chat, sent)
+
+    def _check_upload(self, upload: Upload) -> tuple[str, int, int]:
+        if not upload.data:
+            raise _ApiError(400, "Bad Request: file must be non-empty")
+        if len(upload.data) > self.photo_max_bytes:
+            raise _ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        size = dimensions(upload.data)
+        if size is None:
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        _, width, height = size
+        if width + height > PHOTO_MAX_SIDE_SUM or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
+            raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        return size
 
     def _m_editMessageText(self, params: dict[str, str]) -> Any:
         chat, sent = self._existing(params, "Bad Request: message to edit not found")
@@ -305,8 +338,9 @@ class FakeTelegram(FakeServer):
         if chat.type == "channel":
             data["sender_chat"] = chat.json()
         if sent.kind == "photo":
+            _, width, height = sent.photo_size or ("", 800, 600)
             data["photo"] = [
-                {"file_id": f"photo-{sent.message_id}", "file_unique_id": "u1", "width": 800, "height": 600}
+                {"file_id": f"photo-{sent.message_id}", "file_unique_id": "u1", "width": width, "height": height}
             ]
             if sent.text:
                 data["caption"] = sent.text

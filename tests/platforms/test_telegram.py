@@ -13,10 +13,12 @@ import pytest
 from syndicator.article import Button, Post, Receipt
 from syndicator.config import TargetSettings, parse
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import make_publisher
 from syndicator.platforms.settings import Secrets
 from syndicator.platforms.telegram.publisher import TelegramPublisher, message_url, parse_chat
 from syndicator.platforms.telegram.settings import TelegramSettings
+from tests.fakes.images import ImageHost, noise
 from tests.fakes.server import Response
 from tests.fakes.telegram import NOT_MODIFIED, TOKEN, EntityError, FakeTelegram, parse_html
 
@@ -58,13 +60,29 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def make(fake: FakeTelegram) -> AsyncIterator[MakePublisher]:
+def host() -> Iterator[ImageHost]:
+    """The publisher's images, on 127.0.0.1: reachable only through the outbound allowlist."""
+    with ImageHost() as server:
+        yield server
+
+
+@pytest.fixture
+def image(host: ImageHost) -> str:
+    return host.add("/img/lead.jpg", noise(64, 48))
+
+
+@pytest.fixture
+async def make(fake: FakeTelegram, host: ImageHost) -> AsyncIterator[MakePublisher]:
     made: list[TelegramPublisher] = []
 
     def build(api_base: str | None = None, **kw: Any) -> TelegramPublisher:
         now = kw.pop("now", None)
+        outbound = kw.pop("outbound", None) or OutboundGuard([host.netloc])
         settings = target(fake.url if api_base is None else api_base, **kw)
-        publisher = TelegramPublisher(settings, now=now) if now else TelegramPublisher(settings)
+        if now:
+            publisher = TelegramPublisher(settings, now=now, outbound=outbound)
+        else:
+            publisher = TelegramPublisher(settings, outbound=outbound)
         made.append(publisher)
         return publisher
 
@@ -119,60 +137,67 @@ async def test_buttons_become_an_inline_keyboard(fake: FakeTelegram, make: MakeP
     }
 
 
-async def test_publish_photo_with_caption(fake: FakeTelegram, make: MakePublisher) -> None:
-    image = "https://example.org/img/lead.jpg"
+async def test_publish_photo_with_caption(fake: FakeTelegram, make: MakePublisher, host: ImageHost, image: str) -> None:
     receipt = await make(silent=True).publish(post(image_url=image, buttons=(Button("Read", LINK),)))
 
     (call,) = fake.calls("sendPhoto")
-    assert call["photo"] == image
     assert call["caption"] == "<b>Breaking</b>: something happened"
     assert call["parse_mode"] == "HTML"
     assert call["disable_notification"] == "true"
     assert json.loads(call["reply_markup"])["inline_keyboard"] == [[{"text": "Read", "url": LINK}]]
     assert fake.calls("sendMessage") == []
+    # the bytes we fetched went up, not the URL: Telegram fetched nothing
+    sent = fake.messages[(PUBLIC.id, int(receipt.remote_id))]
+    assert sent.photo == host.images["/img/lead.jpg"][0] and sent.photo_size == ("JPEG", 64, 48)
+    assert image not in sent.params["photo"]
+    assert [r.path for r in host.requests] == ["/img/lead.jpg"]
     assert receipt.extra == {"chat_id": PUBLIC.id, "kind": "photo"}
 
 
 @pytest.mark.parametrize(
-    "description",
+    "refusal",
     [
-        "Bad Request: wrong file identifier/HTTP URL specified",
-        "Bad Request: failed to get HTTP URL content",
-        "Bad Request: wrong type of the web page content",
+        Response(400, {"ok": False, "error_code": 400, "description": "Bad Request: PHOTO_INVALID_DIMENSIONS"}),
+        Response(400, {"ok": False, "error_code": 400, "description": "Bad Request: IMAGE_PROCESS_FAILED"}),
+        Response(413, "<html><head><title>413 Request Entity Too Large</title></head></html>"),  # a proxy's
     ],
 )
-async def test_photo_url_rejected_falls_back_to_text_once(
-    fake: FakeTelegram, make: MakePublisher, description: str
+async def test_a_photo_telegram_refuses_falls_back_to_text_once(
+    fake: FakeTelegram, make: MakePublisher, image: str, refusal: Response
 ) -> None:
-    image = "https://example.org/img/broken.jpg"
-    fake.bad_photo_urls[image] = description
+    fake.fail_next(refusal)
     receipt = await make().publish(post(image_url=image))
 
     assert len(fake.calls("sendPhoto")) == 1
-    assert len(fake.calls("sendMessage")) == 1
+    (message,) = fake.calls("sendMessage")
+    assert message["text"] == "<b>Breaking</b>: something happened"
     assert receipt.extra["kind"] == "text"
-    assert description.removeprefix("Bad Request: ").lower() in receipt.extra["image_error"].lower()
+    assert receipt.extra["image_error"].startswith("Telegram refused the photo: ")
+    assert_no_token(Exception(receipt.extra["image_error"]))
 
 
-async def test_caption_too_long_for_a_photo_is_sent_as_text(fake: FakeTelegram, make: MakePublisher) -> None:
+async def test_caption_too_long_for_a_photo_is_sent_as_text(
+    fake: FakeTelegram, make: MakePublisher, host: ImageHost, image: str
+) -> None:
     long = "word " * 300  # 1500 characters: a fine message, too long for a caption
-    receipt = await make().publish(post(long, image_url="https://example.org/img/lead.jpg"))
+    receipt = await make().publish(post(long, image_url=image))
 
     assert fake.calls("sendPhoto") == []
+    assert host.requests == []  # not even fetched
     assert receipt.extra["kind"] == "text"
     assert "1024" in receipt.extra["image_error"]
 
 
-async def test_other_photo_errors_do_not_fall_back(fake: FakeTelegram, make: MakePublisher) -> None:
+async def test_other_photo_errors_do_not_fall_back(fake: FakeTelegram, make: MakePublisher, image: str) -> None:
     with pytest.raises(Permanent):
-        await make().publish(post("<p>bad markup</p>", image_url="https://example.org/img/lead.jpg"))
+        await make().publish(post("<p>bad markup</p>", image_url=image))
     assert fake.calls("sendMessage") == []
 
 
-async def test_edit_text_and_caption(fake: FakeTelegram, make: MakePublisher) -> None:
+async def test_edit_text_and_caption(fake: FakeTelegram, make: MakePublisher, image: str) -> None:
     publisher = make()
     text_receipt = await publisher.publish(post("<i>first</i> version"))
-    photo_receipt = await publisher.publish(post("photo <b>v1</b>", image_url="https://example.org/a.jpg"))
+    photo_receipt = await publisher.publish(post("photo <b>v1</b>", image_url=image))
 
     edited = await publisher.edit(text_receipt, post("<i>second</i> version"))
     await publisher.edit(photo_receipt, post("photo <b>v2</b>"))
@@ -394,10 +419,10 @@ def test_httpx_logger_is_quiet_by_default() -> None:
 
 
 async def test_no_token_reaches_any_log_record(
-    fake: FakeTelegram, make: MakePublisher, debug_everything: list[logging.LogRecord]
+    fake: FakeTelegram, make: MakePublisher, image: str, debug_everything: list[logging.LogRecord]
 ) -> None:
     publisher = make()  # built after DEBUG is on: the Bot logs its URL (token inside) in its constructor
-    receipt = await publisher.publish(post(image_url="https://example.org/a.jpg"))
+    receipt = await publisher.publish(post(image_url=image))
     await publisher.edit(receipt, post("<b>changed</b>"))
     await publisher.check()
     fake.fail_next(Response(drop=True))

@@ -21,11 +21,22 @@ Errors become the closed set in one place, `map_error`:
     any other TelegramError (Conflict, ...)       Transient
 
 Decided by the callers, not errors: "message is not modified" on edit is success; "message to delete not found"
-on delete means already gone; a photo URL Telegram cannot fetch makes publish fall back to a text message once.
+on delete means already gone.
+
+The article image is never handed to Telegram as a URL (Telegram would fetch an address we never checked, and drop
+a photo over its limits): it is fetched through the outbound guard, fitted to the Bot API's photo limits (10 MB,
+width + height ≤ 10,000, sides at most 20:1; `platforms.media`) and uploaded with `sendPhoto` as a file. When the
+image cannot be used — refused by the guard, not downloaded within the target's timeout, not an image, a shape no
+scaling fixes, or refused by Telegram itself (a BadRequest about the photo, or 413 from a proxy in front of a local
+Bot API server) — the same text goes as a message (`sendMessage`: a caption-length text is a valid message), with
+the reason in `Receipt.extra["image_error"]` and a log line. Only a refusal falls back: Telegram made no message
+then. A `sendPhoto` whose answer was lost is maybe-sent like any call (the photo may be in the channel), and a
+caption longer than 1,024 characters is never fetched at all: it goes as text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import warnings
@@ -33,7 +44,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit
 from telegram.error import (
     BadRequest,
@@ -49,10 +60,13 @@ from telegram.request import HTTPXRequest
 
 from syndicator.article import Identity, Post, Receipt
 from syndicator.clock import utcnow
-from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
+from syndicator.images import JPEG, PNG, ImageLimits
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.delivery_doubt import gateway_words, nothing_sent
 from syndicator.platforms.http import protect_loggers, redact
+from syndicator.platforms.media import MB, ImageRules, NoImage, ReadyImage, ready_image
 from syndicator.platforms.telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:
@@ -69,15 +83,24 @@ LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "syndicator.platforms")
 # `bot<id>:<secret>` in URLs, and bare tokens (real ones have 35 characters after the colon)
 TOKEN_PATTERNS = (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}"))
 
-# BadRequest descriptions (lower case) meaning Telegram could not use the photo URL: send as text instead
-PHOTO_URL_PROBLEMS = (
-    "wrong file identifier/http url specified",
-    "failed to get http url content",
-    "wrong type of the web page content",
-    "wrong remote file identifier",
+# the Bot API's sendPhoto: "at most 10 MB in size … width and height must not exceed 10000 in total … ratio must
+# be at most 20"; JPEG, PNG and WebP are taken as they are, other formats are re-encoded
+PHOTO = ImageRules(
+    ImageLimits(max_bytes=10 * MB, max_side_sum=10_000, max_ratio=20, formats=frozenset({JPEG, PNG, "image/webp"})),
+    "Telegram's photo limits (10 MB, width + height 10,000, 20:1)",
+)
+# BadRequest descriptions (lower case) meaning Telegram could not use the photo: send as text instead
+PHOTO_PROBLEMS = (
     "image_process_failed",
     "photo_invalid_dimensions",
+    "photo_save_file_invalid",
+    "photo_ext_invalid",
+    "photo_invalid",
+    "file must be non-empty",
+    "wrong file identifier/http url specified",
+    "wrong type of the web page content",
 )
+TOO_LARGE = "request entity too large"  # a 413, which PTB raises as NetworkError: a proxy's body limit
 # BadRequest descriptions about the chat or the bot's rights there: every post would fail until a human acts
 CHAT_PROBLEMS = ("chat not found", "not enough rights", "need administrator rights", "have no rights")
 NOT_MODIFIED = "message is not modified"
@@ -91,14 +114,15 @@ class TelegramPublisher(Publisher):
     platform: ClassVar[str] = "telegram"
     supports_edit: ClassVar[bool] = True
 
-    def __init__(self, target: TargetSettings, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        target: TargetSettings,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        outbound: OutboundGuard | None = None,
+    ) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, TelegramSettings):
-            raise ConfigError("not a telegram target", key=f"targets.{target.name}")
-        self.settings: TelegramSettings = target.settings
-        token = target.secrets.get("token")
-        if not token:
-            raise ConfigError("missing secret: token", key=f"targets.{target.name}.token_env")
+        self.settings, (token,) = self.configured(TelegramSettings, "token")
         # before the Bot exists: its constructor logs the token-bearing base URL at DEBUG
         protect_loggers(LIBRARY_LOGGERS, [token], TOKEN_PATTERNS)
         self._now = now
@@ -121,34 +145,41 @@ class TelegramPublisher(Publisher):
         )
         self._configured_chat: ChatId = parse_chat(self.settings.chat)
         self._chat: ChatId = self._configured_chat  # changes if Telegram says the group became a supergroup
+        # image URLs come from the articles: only the guard fetches them (no allowlist given: public addresses only)
+        self._outbound = outbound or OutboundGuard()
+
+    @classmethod
+    def create(cls, target: TargetSettings, *, outbound: OutboundGuard) -> TelegramPublisher:
+        return cls(target, outbound=outbound)
 
     # -- the interface -------------------------------------------------------------------------------------
 
     async def publish(self, post: Post) -> Receipt:
         extra: dict[str, Any] = {}
+        photo = await self._photo(post, extra)
         kind = "text"
 
         async def send(chat: ChatId) -> Message:
-            nonlocal kind
-            if post.image_url and post.length <= CAPTION_LIMIT:
+            nonlocal kind, photo
+            if photo is not None:
                 try:
                     message = await self._bot.send_photo(
                         chat_id=chat,
-                        photo=post.image_url,
+                        photo=InputFile(photo.data, filename=photo.filename),
                         caption=post.text,
                         parse_mode=_parse_mode(post),
                         disable_notification=self.settings.silent,
                         reply_markup=_markup(post),
                     )
-                except BadRequest as exc:
-                    if not _matches(exc, PHOTO_URL_PROBLEMS):
+                except (BadRequest, NetworkError) as exc:
+                    if not _photo_refused(exc):
                         raise
-                    extra["image_error"] = redact(f"Telegram could not use the image: {exc.message}")
+                    # Telegram refused the photo itself: no message was made, so the text alone cannot double it
+                    extra["image_error"] = redact(f"Telegram refused the photo: {exc.message}")[:300]
+                    photo = None
                 else:
                     kind = "photo"
                     return message
-            elif post.image_url:
-                extra["image_error"] = f"caption longer than {CAPTION_LIMIT} characters: sent as text"
             kind = "text"
             return await self._bot.send_message(
                 chat_id=chat,
@@ -226,6 +257,24 @@ class TelegramPublisher(Publisher):
         await self._request.shutdown()
 
     # -- helpers -------------------------------------------------------------------------------------------
+
+    async def _photo(self, post: Post, extra: dict[str, Any]) -> ReadyImage | None:
+        """The article image ready to upload, or None with the reason in `extra` (then the post goes as text)."""
+        if not post.image_url:
+            return None
+        if post.length > CAPTION_LIMIT:
+            extra["image_error"] = f"caption longer than {CAPTION_LIMIT} characters: sent as text"
+            return None
+        try:
+            photo = await asyncio.to_thread(
+                ready_image, self._outbound, post.image_url, timeout=self._timeout, rules=PHOTO
+            )
+        except NoImage as exc:
+            extra["image_error"] = str(exc)
+            return None
+        if photo.resized:
+            extra["image_resized"] = photo.resized
+        return photo
 
     async def _call(
         self, fn: Callable[[ChatId], Awaitable[T]], *, chat: ChatId | None = None, migrate: bool = False
@@ -335,6 +384,14 @@ def _markup(post: Post) -> InlineKeyboardMarkup | None:
     if not post.buttons:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, url=b.url)] for b in post.buttons])
+
+
+def _photo_refused(exc: TelegramError) -> bool:
+    """Telegram (or the proxy before it) refused the photo, and so made no message."""
+    if isinstance(exc, BadRequest):
+        return _matches(exc, PHOTO_PROBLEMS)
+    answered = exc.__cause__ is None or isinstance(exc.__cause__, TelegramError)  # an HTTP answer, not a lost one
+    return type(exc) is NetworkError and answered and _matches(exc, (TOO_LARGE,))
 
 
 def _matches(exc: TelegramError, needles: tuple[str, ...]) -> bool:
