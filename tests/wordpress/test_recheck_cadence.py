@@ -4,6 +4,9 @@ has run out. SQLite and PostgreSQL, an injected clock (nothing waits for real ti
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,6 +19,20 @@ from syndicator.polling import poll_feed
 from syndicator.store.rechecks import cadence, claim_round
 from tests.wordpress.fake import FakeWordPress
 from tests.wordpress.helpers import NOW, Clock, make_app, posts
+
+
+# a worker's process: it claims the round (committed), then dies before anything else runs
+KILLED_MID_ROUND = """
+import os, signal, sys
+from datetime import datetime, timedelta
+from syndicator.store import Store
+from syndicator.store.rechecks import claim_round
+url, job, now, lease = sys.argv[1:]
+store = Store(url)
+assert claim_round(store, job, worker="killed-worker", now=datetime.fromisoformat(now),
+                   lease=timedelta(seconds=float(lease)))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
 
 
 @pytest.fixture
@@ -75,8 +92,14 @@ def test_a_round_whose_worker_was_killed_is_taken_over_when_its_lease_ends(
     feed = a.config.feed("en")
     job = recheck.job_of(feed)
     lease = max(recheck.LEASE, feed.timeout * 3)
-    # worker a takes the round and dies before it finishes (SIGKILL: nothing after the claim's commit runs)
-    assert claim_round(a.store, job, worker=a.worker_id, now=clock.now, lease=lease)
+    # a worker process takes the round and is SIGKILLed in the middle of it
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_ROUND, store_url, job, clock.now.isoformat(), str(lease.total_seconds())],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    row = cadence(a.store, job)
+    assert row is not None and row["lease_owner"] == "killed-worker"
     before = rounds(wp)
     clock.now += lease - timedelta(seconds=1)
     assert recheck.recheck_due(b) == {} and rounds(wp) == before  # a's lease still holds
