@@ -20,7 +20,6 @@ from syndicator.store.rechecks import cadence, claim_round
 from tests.wordpress.fake import FakeWordPress
 from tests.wordpress.helpers import NOW, Clock, make_app, posts
 
-
 # a worker's process: it claims the round (committed), then dies before anything else runs
 KILLED_MID_ROUND = """
 import os, signal, sys
