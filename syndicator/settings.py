@@ -144,7 +144,7 @@ class LimitsSettings:
     timezone: str = "UTC"
     max_posts_per_day: int = 0  # cost caps (0 = none)
     max_posts_per_month: int = 0
-    cost_per_post: float = 0.0  # what one post costs (X bills per post), for the spend shown in status
+    cost_per_post: float = 0.0  # what one post costs (where a platform bills per post), for the spend shown in status
     cost_per_post_with_link: float = 0.0
     freshness: timedelta = timedelta(0)  # an article older than this at send time is not posted; 0: the feed's max_age
     slow_down_at_percent: float = 80.0  # Meta usage headers: space posts out above this

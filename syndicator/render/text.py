@@ -38,7 +38,8 @@ _SPACE_RUN = re.compile("[ \t\x0b\x0c\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000
 
 
 def clean(text: str) -> str:
-    """Remove what no platform should receive and NFC-normalise (X counts NFC; some platforms reject controls)."""
+    """Remove what no platform should receive and NFC-normalise (lengths are counted on NFC; some platforms reject
+    controls)."""
     text = _NEWLINES.sub("\n", text)
     text = _REMOVE.sub("", text)
     return unicodedata.normalize("NFC", text)
