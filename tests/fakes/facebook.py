@@ -2,7 +2,7 @@
 
 Routes (any version prefix /vNN.N/ is accepted and recorded):
     POST   /vN/{page}/feed        message, link           → {"id": "{page}_{n}"}
-    POST   /vN/{page}/photos      url, caption            → {"id": "{photo}", "post_id": "{page}_{n}"}
+    POST   /vN/{page}/photos      url | source, caption   → {"id": "{photo}", "post_id": "{page}_{n}"}
     POST   /vN/{post-id}          message                 → {"success": true}
     DELETE /vN/{post-id}                                  → {"success": true}; unknown id: code 100 / subcode 33
     GET    /vN/me?fields=id,name                          → {"id": page, "name": …}
@@ -11,6 +11,10 @@ Routes (any version prefix /vNN.N/ is accepted and recorded):
 The token is accepted as `access_token` (query or form body) or as `Authorization: Bearer|OAuth …`. Every answer
 carries `X-App-Usage` and `X-Business-Use-Case-Usage` from `app_usage` / `page_usage`. Failures are scripted with
 the helpers below (they queue `fail_next` answers) or by state (`token_valid = False`, `bad_image_urls`).
+
+A photo comes as `url` or as an uploaded file (multipart `source`). An upload must be a JPEG or PNG of at most
+`photo_max_bytes` (4 MB), else 324 (the fake's wording); `photos[id]` keeps its bytes (`source`) and what Pillow
+reads in them (`size`: format, width, height).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import json
 import re
 from typing import Any
 
+from tests.fakes.images import dimensions, multipart_files
 from tests.fakes.server import FakeServer, Request, Response
 
 _VERSIONED = re.compile(r"^/(v\d+\.\d+)/(.+)$")
 _POST_ID = re.compile(r"^\d+_\d+$|^\d+$")
+PHOTO_MAX_BYTES = 4 * 1024 * 1024
+PHOTO_FORMATS = ("JPEG", "PNG")
 
 
 def graph_error(
@@ -62,8 +69,9 @@ class FakeFacebook(FakeServer):
         self.app_secret = app_secret
         self.token_valid = True
         self.posts: dict[str, dict[str, str]] = {}
-        self.photos: dict[str, dict[str, str]] = {}
+        self.photos: dict[str, dict[str, Any]] = {}
         self.bad_image_urls: set[str] = set()
+        self.photo_max_bytes = PHOTO_MAX_BYTES  # tests scale it down with their images
         self.app_usage: dict[str, int] = {"call_count": 7, "total_time": 3, "total_cputime": 2}
         self.page_usage: dict[str, int] = {"call_count": 12, "total_time": 5, "total_cputime": 4}
         self.token_info: dict[str, Any] = {
@@ -147,12 +155,23 @@ class FakeFacebook(FakeServer):
             self.posts[post_id] = {"message": params.get("message", ""), "link": params.get("link", "")}
             return self._ok({"id": post_id})
         if request.method == "POST" and path == f"{self.page_id}/photos":
-            url = params.get("url", "")
-            if not url or url in self.bad_image_urls:
-                return graph_error(324, "(#324) Requires upload file: the image could not be downloaded")
+            photo: dict[str, Any] = {"caption": params.get("caption", "")}
+            upload = multipart_files(request).get("source")
+            if upload is not None:
+                size = dimensions(upload.data)
+                if size is None or size[0] not in PHOTO_FORMATS:
+                    return graph_error(324, "(#324) Missing or invalid image file")
+                if len(upload.data) > self.photo_max_bytes:
+                    return graph_error(324, "(#324) The image file is too large")
+                photo.update(source=upload.data, size=size)
+            else:
+                url = params.get("url", "")
+                if not url or url in self.bad_image_urls:
+                    return graph_error(324, "(#324) Requires upload file: the image could not be downloaded")
+                photo["url"] = url
             post_id = self._new_id(self.page_id)
             photo_id = self._new_id("")
-            self.photos[photo_id] = {"url": url, "caption": params.get("caption", ""), "post_id": post_id}
+            self.photos[photo_id] = {**photo, "post_id": post_id}
             self.posts[post_id] = {"message": params.get("caption", ""), "link": "", "photo": photo_id}
             return self._ok({"id": photo_id, "post_id": post_id})
         if _POST_ID.match(path) and request.method in ("POST", "DELETE"):

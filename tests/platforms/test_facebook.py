@@ -98,54 +98,7 @@ async def test_graph_version_is_the_configured_one(fake: FakeFacebook) -> None:
     assert fake.requests[-1].path == f"/v23.0/{fake.page_id}/feed"
 
 
-async def test_photo_post(fake: FakeFacebook) -> None:
-    publisher = FacebookPublisher(make_target(fake, post_as="photo"))
-    receipt = await publisher.publish(make_post(image="https://example.org/img/budget.jpg"))
-
-    (request,) = fake.requests
-    assert request.path == f"/v26.0/{fake.page_id}/photos"
-    form = request.form()
-    assert form["url"] == "https://example.org/img/budget.jpg"
-    assert form["caption"] == f"Parliament passes the budget\n\n{ARTICLE}"  # a photo has no link card
-    photo_id = receipt.extra["photo_id"]
-    assert receipt.remote_id == fake.photos[photo_id]["post_id"]  # post_id, not the photo's id
-    assert receipt.url == f"https://www.facebook.com/{receipt.remote_id}"
-    assert receipt.extra["kind"] == "photo"
-
-
-async def test_photo_post_falls_back_to_link_post_once(fake: FakeFacebook) -> None:
-    fake.bad_image_urls.add("https://example.org/img/gone.jpg")
-    publisher = FacebookPublisher(make_target(fake, post_as="photo"))
-    receipt = await publisher.publish(make_post(image="https://example.org/img/gone.jpg"))
-
-    assert [r.path.rsplit("/", 1)[-1] for r in fake.requests] == ["photos", "feed"]
-    assert receipt.extra["kind"] == "link"
-    assert "324" in receipt.extra["photo_error"]
-    assert fake.posts[receipt.remote_id]["link"] == ARTICLE
-
-
-async def test_photo_fallback_failing_too_raises_the_link_post_error(fake: FakeFacebook) -> None:
-    fake.fail_next(graph_error(324, "(#324) Requires upload file"), graph_error(100, "(#100) Invalid parameter"))
-    publisher = FacebookPublisher(make_target(fake, post_as="photo"))
-    with pytest.raises(Permanent) as caught:
-        await publisher.publish(make_post(image="https://example.org/img/gone.jpg"))
-    assert caught.value.code == 100
-    assert len(fake.requests) == 2  # once, not a loop
-
-
-async def test_duplicate_photo_is_not_posted_again_as_a_link(fake: FakeFacebook) -> None:
-    fake.duplicate()
-    publisher = FacebookPublisher(make_target(fake, post_as="photo"))
-    with pytest.raises(Permanent) as caught:
-        await publisher.publish(make_post(image="https://example.org/img/budget.jpg"))
-    assert caught.value.code == 506
-    assert len(fake.requests) == 1
-
-
-async def test_photo_mode_without_image_makes_a_link_post(fake: FakeFacebook) -> None:
-    publisher = FacebookPublisher(make_target(fake, post_as="photo"))
-    await publisher.publish(make_post(image=None))
-    assert fake.requests[-1].path.endswith("/feed")
+# photo posts: tests/platforms/test_facebook_images.py
 
 
 async def test_edit(fb: FacebookPublisher, fake: FakeFacebook) -> None:

@@ -19,11 +19,21 @@ small and readable), with five adjustments, all made from the outside through th
   library call and classified by the same function.
 
 Calls run in a worker thread (`asyncio.to_thread`), each with `target.timeout` on the socket and an overall guard.
+
+**Photo posts** (`post_as = "photo"`) upload the article image: it is fetched through the outbound guard, fitted to
+Graph's photo limits (4 MB, JPEG or PNG: another format is re-encoded; `platforms.media`) and sent as the multipart
+`source` of `POST /{page-id}/photos` with the caption — Graph never fetches a URL from our content. That one call
+goes through the same session (adapter, hook) but not through facebook-sdk, which would put the token into the
+multipart body. When the image cannot be used — refused by the guard, not downloaded in the target's timeout, not
+an image — or Graph refuses the photo post itself (a Permanent other than a duplicate: no post was made), the
+article goes as a link post, with the reason in `Receipt.extra["image_error"]` and a log line. An upload whose
+answer was lost is maybe-sent like any post (the photo post may exist), and nothing else is tried.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -38,6 +48,8 @@ from requests.utils import get_environ_proxies
 
 from syndicator.article import Identity, Post, Receipt
 from syndicator.errors import ConfigError, Permanent, PublishError, Transient
+from syndicator.images import JPEG, PNG, ImageLimits
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.delivery_doubt import answer_lost
 from syndicator.platforms.facebook.settings import FacebookSettings
@@ -51,12 +63,19 @@ from syndicator.platforms.graph import (
     redact,
     to_publish_error,
 )
+from syndicator.platforms.media import MB, ImageRules, NoImage, ReadyImage, ready_image
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+# Graph's photo uploads: "we recommend uploading photos under 4MB"; JPEG and PNG are what every Page client shows
+PHOTO = ImageRules(
+    ImageLimits(max_bytes=4 * MB, formats=frozenset({JPEG, PNG})), "Facebook's 4 MB photo limit (JPEG or PNG)"
+)
 POST_URL = "https://www.facebook.com/{}"
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement")
 EXPIRY_WARNING = timedelta(days=7)
@@ -128,21 +147,13 @@ class FacebookPublisher(Publisher):
     platform: ClassVar[str] = "facebook"
     supports_edit: ClassVar[bool] = True
 
-    def __init__(self, target: TargetSettings) -> None:
+    def __init__(self, target: TargetSettings, *, outbound: OutboundGuard | None = None) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, FacebookSettings):
-            raise ConfigError("not a facebook target", key=f"targets.{target.name}")
-        self.settings: FacebookSettings = target.settings
+        self.settings, (self._token,) = self.configured(FacebookSettings, "token")
         if not _VERSION.match(self.settings.graph_version):
             raise ConfigError(
                 f"graph_version must look like 'v26.0', got {self.settings.graph_version!r}",
                 key=f"targets.{target.name}.graph_version",
-            )
-        self._token = target.secrets.get("token")
-        if not self._token:
-            raise ConfigError(
-                f"no Page access token: set the environment variable {self.settings.token_env}",
-                key=f"targets.{target.name}.token_env",
             )
         self._app_id = target.secrets.get("app_id")
         self._app_secret = target.secrets.get("app_secret")
@@ -156,20 +167,31 @@ class FacebookPublisher(Publisher):
         self._session.hooks["response"].append(self._remember)
         self._graph: Any = facebook.GraphAPI(access_token=self._token, session=self._session, timeout=self._timeout)
         self._graph.version = self.settings.graph_version  # set after: the constructor rejects versions > 3.1
+        # image URLs come from the articles: only the guard fetches them (no allowlist given: public addresses only)
+        self._outbound = outbound or OutboundGuard()
+
+    @classmethod
+    def create(cls, target: TargetSettings, *, outbound: OutboundGuard) -> FacebookPublisher:
+        return cls(target, outbound=outbound)
 
     # -- the interface -------------------------------------------------------------------------------------
 
     async def publish(self, post: Post) -> Receipt:
-        if self.settings.post_as == "photo" and post.image_url:
-            try:
-                return await self._photo_post(post)
-            except Permanent as exc:
-                if exc.code == DUPLICATE:
-                    raise
-                receipt = await self._link_post(post)
-                extra = {**receipt.extra, "photo_error": str(exc)}
-                return Receipt(receipt.remote_id, receipt.url, extra, receipt.rate)
-        return await self._link_post(post)
+        if self.settings.post_as != "photo" or not post.image_url:
+            return await self._link_post(post)
+        try:
+            image = await asyncio.to_thread(
+                ready_image, self._outbound, post.image_url, timeout=self._timeout, rules=PHOTO
+            )
+        except NoImage as exc:
+            return await self._without_image(post, str(exc))
+        try:
+            return await self._photo_post(post, image)
+        except Permanent as exc:
+            if exc.code == DUPLICATE:
+                raise
+            # Graph refused the photo post: none was made, so the link post cannot double it
+            return await self._without_image(post, f"Facebook refused the photo post: {exc}")
 
     async def edit(self, receipt: Receipt, post: Post) -> Receipt:
         post_id = self._post_id(receipt)
@@ -220,18 +242,24 @@ class FacebookPublisher(Publisher):
         remote_id = self._returned_id(result, "id")
         return Receipt(remote_id, POST_URL.format(remote_id), {"kind": "link"}, usage.rate(_now()))
 
-    async def _photo_post(self, post: Post) -> Receipt:
+    async def _photo_post(self, post: Post, image: ReadyImage) -> Receipt:
         caption = post.text
         if post.link and post.link not in caption:
             caption = f"{caption}\n\n{post.link}" if caption else post.link
-        args = {"url": post.image_url or "", "caption": caption}
         path = f"{self._graph.version}/{self.settings.page_id}/photos"
-        result, usage = await self._run("publish photo", lambda: self._graph.request(path, post_args=dict(args)))
+        result, usage = await self._run("publish photo", lambda: self._upload(path, {"caption": caption}, image))
         remote_id = self._returned_id(result, "post_id", "id")
         extra: dict[str, Any] = {"kind": "photo"}
         if isinstance(result, dict) and result.get("id") and str(result["id"]) != remote_id:
             extra["photo_id"] = str(result["id"])
+        if image.resized:
+            extra["image_resized"] = image.resized
         return Receipt(remote_id, POST_URL.format(remote_id), extra, usage.rate(_now()))
+
+    async def _without_image(self, post: Post, problem: str) -> Receipt:
+        log.warning("facebook image dropped", extra={"target": self.target.name, "image_error": problem})
+        receipt = await self._link_post(post)
+        return Receipt(receipt.remote_id, receipt.url, {**receipt.extra, "image_error": problem}, receipt.rate)
 
     async def _debug_token(self, details: dict[str, Any], problems: list[str]) -> datetime | None:
         try:
@@ -285,6 +313,22 @@ class FacebookPublisher(Publisher):
                     return str(value)
         # the post may exist: Transient lets the dispatcher's policy decide, never a silent success
         raise Transient("facebook publish: Graph answered without a post id", code="no_id")
+
+    def _upload(self, path: str, fields: dict[str, str], image: ReadyImage) -> Any:
+        """A multipart Graph POST, answered as facebook-sdk answers (its JSON, GraphAPIError for an error body).
+        Made here, not by facebook-sdk, which would put the token into the multipart body: the token goes in the
+        header, and the session's adapter (api_base) and hook (status, usage headers) apply as to every call."""
+        response = self._session.post(
+            f"{GRAPH_URL}/{path}",
+            data=fields,
+            files={"source": (image.filename, image.data, image.content_type)},
+            headers={"Authorization": f"Bearer {self._token}"},
+            timeout=self._timeout,
+        )
+        body = response.json()  # not JSON: `_call` maps it ("unreadable", or a server error for a 5xx)
+        if isinstance(body, dict) and body.get("error"):
+            raise facebook.GraphAPIError(body)
+        return body
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._seen.status = response.status_code
