@@ -314,10 +314,11 @@ def told(app: App, feed: FeedSettings, choices: Choices, *, url: str | None, pos
         rows += [r for r in manage.find_articles(app.store, url, url_key(url)) if r["feed"] == feed.name]
     for row in {r["id"]: r for r in rows}.values():
         article = replace(_row_article(row), feed=feed.name)
-        if row["state"] == "skipped":
-            _lifted(app, feed, row, article)
-            continue
         result = decide(article, feed, app.config.targets, choices)
+        if row["state"] == "skipped":
+            if not result.skipped(feed.targets):  # nothing keeps it off any more
+                _lifted(app, feed, row, article)
+            continue
         reason = result.opted_out
         targets = None if reason else sorted(result.kept_off)
         if not reason and not targets:

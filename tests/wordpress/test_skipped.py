@@ -195,3 +195,18 @@ def test_with_wordpress_set_a_slug_only_opt_out_removed_on_the_site_is_seen(wp: 
     wp.posts[10].tags = []
     assert poll_feed(app, feed).new == 1
     assert targets_of(app, wp, 10) == {"x": "pending", "telegram": "pending"}
+
+
+def test_told_again_while_still_opted_out_changes_nothing_and_says_nothing_new(
+    wp: FakeWordPress, store_url: str
+) -> None:
+    app, clock = started(wp, store_url)
+    feed = app.config.feed("en")
+    wp.publish(1, start=10, now=NOW)
+    wp.posts[10].tags = NO_SOCIAL
+    poll_feed(app, feed)
+    clock.now += timedelta(days=3)  # past max_age, and the tag is still on the post
+    with events() as got:
+        editorial.told(app, feed, editorial.Choices(), url=wp.link(10), post_id=10)
+    assert article_rows(app)[wp.guid(10)].state == "skipped" and targets_of(app, wp, 10) == {}
+    assert not [e for e in got if isinstance(e, ArticleSkipped | ArticleNew)]
