@@ -55,7 +55,7 @@ from atproto_core.exceptions import AtProtocolError
 
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
-from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.images import ImageLimits
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
@@ -106,12 +106,7 @@ class BlueskyPublisher(Publisher):
         outbound: OutboundGuard | None = None,
     ) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, BlueskySettings):
-            raise ConfigError("not a bluesky target", key=f"targets.{target.name}")
-        self.settings: BlueskySettings = target.settings
-        password = target.secrets.get("app_password")
-        if not password:
-            raise ConfigError("missing secret: app_password", key=f"targets.{target.name}.app_password_env")
+        self.settings, (password,) = self.configured(BlueskySettings, "app_password")
         self._password = password
         protect_loggers(LIBRARY_LOGGERS, [password])  # session JWTs: redaction.PATTERNS has their shape
         self._now = now

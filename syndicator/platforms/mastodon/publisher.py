@@ -62,7 +62,7 @@ from mastodon import (
 
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
-from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.outbound import OutboundError, OutboundGuard
 from syndicator.platforms.base import Publisher, delivery_key
 from syndicator.platforms.delivery_doubt import nothing_sent, status_maybe_sent
@@ -100,12 +100,7 @@ class MastodonPublisher(Publisher):
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, MastodonSettings):
-            raise ConfigError("not a mastodon target", key=f"targets.{target.name}")
-        self.settings: MastodonSettings = target.settings
-        token = target.secrets.get("token")
-        if not token:
-            raise ConfigError("missing secret: token", key=f"targets.{target.name}.token_env")
+        self.settings, (token,) = self.configured(MastodonSettings, "token")
         protect_loggers(LIBRARY_LOGGERS, [token])
         self._now = now
         self._sleep = sleep

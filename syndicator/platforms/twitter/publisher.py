@@ -43,7 +43,7 @@ from requests_oauthlib import OAuth1
 
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
-from syndicator.errors import AuthError, ConfigError, Permanent, PublishError, RetryLater, Transient
+from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.images import ImageLimits
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
@@ -98,15 +98,9 @@ class TwitterPublisher(Publisher):
         outbound: OutboundGuard | None = None,
     ) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, TwitterSettings):
-            raise ConfigError("not a twitter target", key=f"targets.{target.name}")
-        self.settings: TwitterSettings = target.settings
-        missing = [name for name in SECRET_NAMES if not target.secrets.get(name)]
-        if missing:
-            raise ConfigError(f"missing secrets: {', '.join(missing)}", key=f"targets.{target.name}")
+        self.settings, self._keys = self.configured(TwitterSettings, *SECRET_NAMES)
         self._now = now
         self._timeout = target.timeout.total_seconds()
-        self._keys = tuple(target.secrets[name] for name in SECRET_NAMES)
         protect_loggers(LIBRARY_LOGGERS, self._keys)
 
         self._client = tweepy.Client(

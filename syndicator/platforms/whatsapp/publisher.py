@@ -58,9 +58,7 @@ class WhatsAppPublisher(Publisher):
 
     def __init__(self, target: TargetSettings) -> None:
         super().__init__(target)
-        if not isinstance(target.settings, WhatsAppSettings):
-            raise ConfigError("not a whatsapp target", key=f"targets.{target.name}")
-        self.settings: WhatsAppSettings = target.settings
+        self.settings, (token,) = self.configured(WhatsAppSettings, "token")
         where = f"targets.{target.name}"
         if not _VERSION.match(self.settings.graph_version):
             raise ConfigError(
@@ -69,11 +67,6 @@ class WhatsAppPublisher(Publisher):
             )
         if not _PHONE_ID.match(self.settings.phone_number_id):
             raise ConfigError("phone_number_id must be the numeric id Meta shows", key=f"{where}.phone_number_id")
-        token = target.secrets.get("token")
-        if not token:
-            raise ConfigError(
-                f"no access token: set the environment variable {self.settings.token_env}", key=f"{where}.token_env"
-            )
         self._secrets = [token]
         self._timeout = max(target.timeout.total_seconds(), 0.001)
         self._base = (target.api_base or GRAPH_URL).rstrip("/")
