@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -647,6 +648,16 @@ def next_due(store: Store) -> datetime | None:
     return value
 
 
+def dispatcher_of(app: App, *, rng: random.Random | None = None, batch: int = 50) -> Dispatcher:
+    """The app's dispatcher: App.dispatcher() where the app builds it (the dispatcher is being given its parts
+    instead of the whole App), else Dispatcher(app) as on main before that change."""
+    make = getattr(app, "dispatcher", None)
+    if make is not None:
+        built: Dispatcher = make(rng=rng, batch=batch)
+        return built
+    return Dispatcher(app, rng=rng, batch=batch)
+
+
 async def drive(
     app: App,
     clock: FakeClock,
@@ -660,7 +671,7 @@ async def drive(
     the next due time when there is none: hours of platform time pass in no real time. With `granularity`, a jump
     goes on to the next multiple of it, so retries due close together run in one round (time may only run later
     than needed, never earlier). Returns the rounds run."""
-    dispatcher = dispatcher or app.dispatcher(rng=random.Random(7), batch=200)
+    dispatcher = dispatcher or dispatcher_of(app, rng=random.Random(7), batch=200)
     for rounds in range(1, max_rounds + 1):
         attempted = await dispatcher.run_once()
         if attempted:
@@ -773,6 +784,41 @@ class RunProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A loop's default executor that knows how many of its calls are still running. A call cut by its deadline
+    runs on in its thread (a blocking client cannot be stopped): a test waits for it to come back, not a while."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8, thread_name_prefix="test-executor")
+        self._count_lock = threading.Lock()
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        with self._count_lock:
+            return self._running
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._count_lock:
+            self._running += 1
+
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._count_lock:
+                    self._running -= 1
+
+        return super().submit(counted)
+
+
+def counting_executor() -> CountingExecutor:
+    """A CountingExecutor installed as the running loop's default executor (asyncio.to_thread runs there)."""
+    executor = CountingExecutor()
+    asyncio.get_running_loop().set_default_executor(executor)
+    return executor
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> None:

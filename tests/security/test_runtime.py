@@ -32,7 +32,7 @@ from sqlalchemy import event, select
 from syndicator import config
 from syndicator.app import App
 from syndicator.cli import main
-from syndicator.dispatch import Dispatcher, call_deadline
+from syndicator.dispatch import call_deadline
 from syndicator.health import StoreHealth
 from syndicator.logs import observe
 from syndicator.metrics import run_metrics
@@ -41,6 +41,7 @@ from syndicator.store import tables as t
 from syndicator.store.engine import make_engine
 from syndicator.store.faults import WORDS, store_fault
 from syndicator.worker import Worker
+from tests.conftest import _reset_pg
 from tests.e2e.helpers import (
     ENV,
     FakeClock,
@@ -48,7 +49,9 @@ from tests.e2e.helpers import (
     Instrumented,
     RunProcess,
     config_text,
+    counting_executor,
     deliveries,
+    dispatcher_of,
     drive,
     make_feed,
     preserved_logging,
@@ -147,6 +150,7 @@ async def test_a_call_past_its_deadline_is_unknown_and_never_resent(store_url: s
     """X's client blocks in a thread (it cannot be killed), Telegram's is asyncio: both end at the deadline, and
     what the platform answers later changes nothing."""
     clock = FakeClock(wall_now())
+    threads = counting_executor()  # X's client call runs on in its thread after the deadline: the test waits for it
     with started_fakes(clock.seconds) as fakes, collected() as events:
         gate = Gate(getattr(fakes, target))
         fake = gate.fake
@@ -160,14 +164,16 @@ async def test_a_call_past_its_deadline_is_unknown_and_never_resent(store_url: s
         assert poll_feed(app, app.config.feed("en")).new == 1
         started = time.monotonic()
         try:
-            assert await Dispatcher(app).run_once() == 1
+            assert await dispatcher_of(app).run_once() == 1
             took = time.monotonic() - started
             [row] = deliveries(app.store)
             assert row.state == "unknown" and "call deadline" in (row.last_error or "")
             # the platform answers after all (the post exists): nothing records that over the unknown state
             gate.open()
             await wait_until(lambda: fake.inflight == 0 and all(a.answered_at for a in fake.post_arrivals()))
-            await asyncio.sleep(0.2)
+            # every thread the call started has come back (X's blocking client with the answer; Telegram's asyncio
+            # client was cancelled and started none): whatever could record the answer has run
+            await wait_until(lambda: threads.running == 0, what="the cut call's thread to come back")
             [row] = deliveries(app.store)
             assert row.state == "unknown" and row.remote_id is None
             with app.store.engine.connect() as conn:
@@ -199,8 +205,9 @@ async def test_a_stop_lets_the_call_in_flight_finish_and_records_it(tmp_path: Pa
         try:
             await wait_until(lambda: fakes.x.inflight == 1, what="X's call")
             worker.stop()
-            await asyncio.sleep(0.3)
-            assert not task.done()  # waiting for the call, not abandoning it
+            # the worker has left its loop and is draining (not before: the stop must come before the answer)
+            await wait_until(lambda: not worker.scheduler_alive, what="the worker to begin stopping")
+            assert not task.done() and "x" in worker.dispatcher.lanes and fakes.x.inflight == 1
             gate.open()
             await asyncio.wait_for(task, 10)
         finally:
@@ -388,9 +395,12 @@ async def test_a_delivery_the_store_cannot_record_is_one_event_with_its_receipt(
         assert value(metrics, "syndicator_store_errors_total", operation="deliver", cause="read_only") == 1
         for fix in undo:
             fix()
-        run.worker.wake.set()
-        await asyncio.sleep(0.3)
-        assert len(publishers["tg"].published) == 1  # `sending` until its lease runs out: never re-sent
+        # the store is writable again: a claim (the one the delivery loop makes next) takes nothing, the delivery
+        # is `sending` until its lease runs out, never re-sent
+        dispatcher = run.worker.dispatcher
+        await wait_until(lambda: "tg" not in dispatcher.lanes, what="the lane that could not record to end")
+        assert await dispatcher.start_lanes() == 0
+        assert len(publishers["tg"].published) == 1
         [row] = deliveries(app.store)
         assert row.state == "sending"
     assert "Traceback" not in caplog.text
@@ -506,8 +516,8 @@ def test_sigterm_during_a_platform_call_records_it_without_a_traceback(store_url
             wait_for(lambda: fakes.x.inflight == 1 and posts(fakes.telegram) == 1, 20, "X's call in flight")
             assert process.proc is not None
             process.proc.terminate()  # SIGTERM
-            time.sleep(0.3)
-            assert process.alive()  # waiting for X's answer
+            wait_for(lambda: "worker.stopping" in {e.get("event") for e in process.events()}, 20, "worker.stopping")
+            assert process.alive() and fakes.x.inflight == 1  # stopping, and waiting for X's answer
             gate.open()
             assert process.stop() == 0
         finally:
@@ -523,13 +533,15 @@ def test_sigterm_during_a_platform_call_records_it_without_a_traceback(store_url
     assert names.index("worker.stopping") < sent_x < names.index("worker.stopped")
 
 
-async def test_a_revoked_permission_is_said_in_words(store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("as root, SQLite cannot be refused access; PostgreSQL can")
+@pytest.mark.postgres
+async def test_a_revoked_permission_is_said_in_words(pg_database: str) -> None:
+    """PostgreSQL only: as root, SQLite cannot be refused access (it ran on both stores and skipped on SQLite)."""
     import uuid
 
     import psycopg
 
+    _reset_pg(pg_database)
+    store_url = pg_database
     Store(store_url).close()
     role = f"syndicator_ro_{uuid.uuid4().hex[:8]}"
     admin = store_url.replace("+psycopg", "")
