@@ -61,7 +61,6 @@ async def broadcast(api: str, n: int, pace_ms: float, kind: str) -> dict[str, An
     from syndicator import config, logs
     from syndicator.app import App
     from syndicator.article import Article
-    from syndicator.dispatch import Dispatcher
     from syndicator.polling import ingest
     from syndicator.store import Store
     from syndicator.store import tables as t
@@ -90,7 +89,7 @@ async def broadcast(api: str, n: int, pace_ms: float, kind: str) -> dict[str, An
         outcome = await asyncio.to_thread(ingest, app, cfg.feed("news"), [article], now=now)
         queued = time.perf_counter() - t0
         assert len(outcome.new) == 1
-        dispatcher = Dispatcher(app)
+        dispatcher = app.dispatcher()
         t0, c0 = time.perf_counter(), time.process_time()
         sent = 0
         while sent < n:

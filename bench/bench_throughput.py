@@ -118,7 +118,6 @@ async def drive(rate: int, seconds: float, mode: str, margin_ms: int = 0) -> dic
     from syndicator import config, logs
     from syndicator.app import App
     from syndicator.article import Article
-    from syndicator.dispatch import Dispatcher
     from syndicator.platforms.telegram.publisher import TelegramPublisher
     from syndicator.polling import ingest
     from syndicator.store import Store
@@ -162,7 +161,7 @@ async def drive(rate: int, seconds: float, mode: str, margin_ms: int = 0) -> dic
 
             undo = logs.observe(observer)
 
-            dispatcher = Dispatcher(app)
+            dispatcher = app.dispatcher()
             start = clock()
             end = start + timedelta(seconds=seconds)
             rounds = jumps = 0

@@ -1,4 +1,5 @@
-"""The wiring shared by the CLI and the worker: configuration, store, governor, publishers, clock."""
+"""The composition root shared by the CLI and the worker: configuration, store, governor, publishers, clock — and
+the services built from them (`dispatcher()`), each handed exactly the parts it uses."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from syndicator.clock import Clock, utcnow
 from syndicator.config import Config, TargetSettings
@@ -14,6 +16,11 @@ from syndicator.logs import redactor
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher, make_publisher
 from syndicator.store import Store
+
+if TYPE_CHECKING:
+    import random
+
+    from syndicator.dispatch import Dispatcher
 
 
 @dataclass
@@ -36,6 +43,16 @@ class App:
     @classmethod
     def open(cls, config: Config, *, clock: Clock = utcnow) -> App:
         return cls(config, Store(config.store.url), clock)
+
+    def dispatcher(self, *, rng: random.Random | None = None, batch: int = 50) -> Dispatcher:
+        """The one dispatcher of this process (a worker's, or a one-shot poll's), wired to this app's parts."""
+        # imported here: the read-only commands (status, history) build an App and never load the send path
+        from syndicator.dispatch import Dispatcher
+
+        return Dispatcher(
+            self.store, targets=self.config.targets, feeds=self.config.feeds, governor=self.governor,
+            publisher=self.publisher, worker_id=self.worker_id, clock=self.clock, rng=rng, batch=batch,
+        )  # fmt: skip
 
     def prepare_publishers(self) -> None:
         """Build every publisher now, so a bad platform setting stops start-up (exit 2), not a delivery later."""

@@ -20,20 +20,24 @@ import contextlib
 import functools
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from syndicator.app import App
+from syndicator import events
 from syndicator.article import DeliveryKind
+from syndicator.clock import Clock, utcnow
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.delivery_outcomes import Outcomes, Reported, Sent
 from syndicator.desk import edits as desk_edits
 from syndicator.errors import PublishError, Transient
-from syndicator.events import DeliverySkipped, DeliveryUnknown, RateLimitWait, emit
+from syndicator.events import DeliverySkipped, DeliveryUnknown, Event, RateLimitWait
+from syndicator.governor import Governor
 from syndicator.health import report_store_failure
 from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
 from syndicator.platform_call import DEADLINE_FACTOR, PlatformCall, call_deadline, call_lease
+from syndicator.platforms.base import Publisher
+from syndicator.store import Store
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
 from syndicator.store.faults import store_fault
@@ -52,17 +56,40 @@ SHORT_WAIT = timedelta(seconds=1)
 
 
 class Dispatcher:
-    def __init__(self, app: App, *, rng: random.Random | None = None, batch: int = 50) -> None:
-        self.app = app
+    """Sends one worker's deliveries. It takes what it uses, built by the composition root (`App.dispatcher`):
+    the store, the targets and feeds, the governor, a publisher per target, the worker's id, the clock, and
+    where events go."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        targets: Mapping[str, TargetSettings],
+        feeds: Iterable[FeedSettings],
+        governor: Governor,
+        publisher: Callable[[TargetSettings], Publisher],
+        worker_id: str,
+        clock: Clock = utcnow,
+        emit: Callable[[Event], None] = events.emit,
+        rng: random.Random | None = None,
+        batch: int = 50,
+    ) -> None:
+        self.store = store
+        self.targets = targets
+        self.feeds = {f.name: f for f in feeds}  # by name, for the freshness cut-off
+        self.governor = governor
+        self.publisher = publisher
+        self.worker_id = worker_id
+        self.clock = clock
+        self.emit = emit
         self.rng = rng or random.Random()
-        self.call = PlatformCall(app.store, worker_id=app.worker_id, clock=app.clock)
-        self.outcomes = Outcomes(app.store, worker_id=app.worker_id, clock=app.clock, emit=emit, rng=self.rng)
+        self.call = PlatformCall(store, worker_id=worker_id, clock=clock)
+        self.outcomes = Outcomes(store, worker_id=worker_id, clock=clock, emit=emit, rng=self.rng)
         self.batch = batch
         self.stopping = False
         self.lanes: dict[str, asyncio.Task[int]] = {}  # target → its lane, while one runs
         self.in_flight: set[int] = set()  # deliveries this process is sending, until their outcome is recorded
         self.on_lane_done: Callable[[], None] | None = None  # the worker's wake-up: that target may claim again
-        self._feeds: dict[str, FeedSettings] | None = None  # by name, for the freshness cut-off
 
     async def run_once(self) -> int:
         """Send what is due now, every target at once, and wait for all; returns how many deliveries were
@@ -72,7 +99,7 @@ class Dispatcher:
         return sum(results)
 
     def idle_targets(self) -> list[str]:
-        return [name for name in self.app.config.targets if name not in self.lanes]
+        return [name for name in self.targets if name not in self.lanes]
 
     async def start_lanes(self) -> int:
         """Start a lane for each idle target with due deliveries; returns how many started. Store failures of the
@@ -114,13 +141,12 @@ class Dispatcher:
 
     async def claim(self, targets: list[str]) -> dict[str, list[Delivery]]:
         """Turn calls whose worker died into `unknown`, then claim due deliveries of `targets`, by target."""
-        app = self.app
-        now = app.clock()
-        auto_retry = {n for n, t in app.config.targets.items() if t.retry.on_unknown == "retry"}
+        now = self.clock()
+        auto_retry = {n for n, t in self.targets.items() if t.retry.on_unknown == "retry"}
         for d in await asyncio.to_thread(
-            outbox.expire_leases, app.store, now=now, auto_retry_targets=auto_retry, alive=frozenset(self.in_flight)
+            outbox.expire_leases, self.store, now=now, auto_retry_targets=auto_retry, alive=frozenset(self.in_flight)
         ):
-            emit(
+            self.emit(
                 DeliveryUnknown(
                     delivery=d.id,
                     article=d.article_id,
@@ -135,18 +161,24 @@ class Dispatcher:
         if not targets:
             return by_target
         # a dead worker's claimed batch is free again when its calls' leases would have expired
-        lease = min(CLAIM_LEASE, max(map(call_lease, app.config.targets.values()), default=CLAIM_LEASE))
-        dry = [n for n in targets if app.config.targets[n].dry_run]
-        real = [n for n in targets if not app.config.targets[n].dry_run]
+        lease = min(CLAIM_LEASE, max(map(call_lease, self.targets.values()), default=CLAIM_LEASE))
+        dry = [n for n in targets if self.targets[n].dry_run]
+        real = [n for n in targets if not self.targets[n].dry_run]
         claimed: list[Delivery] = []
         # dry runs in large batches (nothing leaves the process, one wave each); real targets in batches that leave
         # work for the other workers
         for names, limit in ((dry, DRY_RUN_BATCH), (real, self.batch)):
             if names:
                 claimed += await asyncio.to_thread(
-                    outbox.claim_due, app.store, worker=app.worker_id, now=now, lease=lease, limit=limit, targets=names
+                    outbox.claim_due,
+                    self.store,
+                    worker=self.worker_id,
+                    now=now,
+                    lease=lease,
+                    limit=limit,
+                    targets=names,
                 )
-        claimed = await asyncio.to_thread(desk_edits.applied, app.store, claimed)  # editors' texts from the desk
+        claimed = await asyncio.to_thread(desk_edits.applied, self.store, claimed)  # editors' texts from the desk
         for d in claimed:
             by_target[d.target].append(d)
         return by_target
@@ -154,7 +186,7 @@ class Dispatcher:
     async def _target_queue(self, name: str, queue: list[Delivery]) -> int:
         """Send a target's claimed queue in order, a wave at a time. A failure of the store ends the queue with one
         `store.failed` line; the deliveries not started go back (or their claim runs out)."""
-        target = self.app.config.targets[name]
+        target = self.targets[name]
         attempted = 0
         i = 0
         while i < len(queue):
@@ -172,10 +204,10 @@ class Dispatcher:
             attempted += count
             if refusal is None:
                 continue
-            if refusal.at is not None and outbox.is_short(refusal, self.app.clock(), SHORT_WAIT):
+            if refusal.at is not None and outbox.is_short(refusal, self.clock(), SHORT_WAIT):
                 # a pace between recipients: wait here with the claim kept, rather than give back and claim again
-                await asyncio.sleep(max(0.0, (refusal.at - self.app.clock()).total_seconds()))
-                if self.app.clock() >= refusal.at and not self.stopping:
+                await asyncio.sleep(max(0.0, (refusal.at - self.clock()).total_seconds()))
+                if self.clock() >= refusal.at and not self.stopping:
                     queue, i = held + queue[i:], 0
                     continue
             self._waiting(target, held[0] if held else wave[0], refusal)
@@ -187,7 +219,9 @@ class Dispatcher:
     def _waiting(self, target: TargetSettings, d: Delivery, refusal: Decision) -> None:
         if refusal.kind is not WaitKind.LEASE_LOST:
             kind = refusal.kind or WaitKind.PLATFORM
-            emit(RateLimitWait(target=target.name, delivery=d.id, until=refusal.at, reason=refusal.reason, kind=kind))
+            self.emit(
+                RateLimitWait(target=target.name, delivery=d.id, until=refusal.at, reason=refusal.reason, kind=kind)
+            )
 
     def _next_wave(self, target: TargetSettings, rest: list[Delivery]) -> list[Delivery]:
         """The deliveries started together (one transaction marks them `sending`, one records their receipts):
@@ -213,7 +247,7 @@ class Dispatcher:
         # failure was reported once already
         with contextlib.suppress(Exception):
             await asyncio.to_thread(
-                outbox.release, self.app.store, [r.id for r in rest], worker=self.app.worker_id,
+                outbox.release, self.store, [r.id for r in rest], worker=self.worker_id,
                 not_before=not_before, reason=reason,
             )  # fmt: skip
 
@@ -232,18 +266,17 @@ class Dispatcher:
         """Govern, mark `sending` (committed before any call), call, record: for a wave of one target's claimed
         deliveries. Returns how many were attempted (stale ones included), the governor's refusal if it held some
         back, and those held back behind the refused one (to be given back)."""
-        app = self.app
-        now = app.clock()
+        now = self.clock()
         live: list[Delivery] = []
         stale = 0
         for d in wave:
             if self._stale(target, d, now):
                 fresh = self._freshness(target, d)
                 await asyncio.to_thread(
-                    outbox.record_failure, app.store, d.id, now=now, error_class="stale",
+                    outbox.record_failure, self.store, d.id, now=now, error_class="stale",
                     message=f"not posted: older than the freshness cut-off ({fresh})", retry_at=None,
                 )  # fmt: skip
-                emit(DeliverySkipped(delivery=d.id, target=target.name, article=d.article_id, reason="stale"))
+                self.emit(DeliverySkipped(delivery=d.id, target=target.name, article=d.article_id, reason="stale"))
                 stale += 1
             else:
                 live.append(d)
@@ -252,10 +285,10 @@ class Dispatcher:
         ids = [d.id for d in live]
         self.in_flight.update(ids)  # before `sending` is committed: a claim meanwhile must not take them for dead
         try:
-            governor = app.governor
+            governor = self.governor
             kinds = [(d.priority > 0, d.kind) for d in live]
             started, refusal, allowed = await asyncio.to_thread(
-                outbox.begin_wave, app.store, target.name, live, worker=app.worker_id, now=now,
+                outbox.begin_wave, self.store, target.name, live, worker=self.worker_id, now=now,
                 lease=call_lease(target), needs=governor.needs(target.name, now),
                 plan=lambda history: governor.plan(target.name, history, now, kinds), keep=SHORT_WAIT,
             )  # fmt: skip
@@ -278,10 +311,9 @@ class Dispatcher:
     async def _call_one(self, target: TargetSettings, d: Delivery, receipts: list[Sent]) -> None:
         """One platform call of a started delivery. A receipt joins `receipts` (recorded with the wave's); a
         failure is recorded here, at once."""
-        app = self.app
         attempt = d.attempts + 1
         try:
-            receipt = await self.call(target, app.publisher(target), d)
+            receipt = await self.call(target, self.publisher(target), d)
         except PublishError as exc:
             await self.outcomes.failed(target, d, exc, attempt)
             return
@@ -293,7 +325,7 @@ class Dispatcher:
         except Exception as exc:
             await self.outcomes.unknown(target, d, exc)
             return
-        receipts.append((d, receipt, app.clock()))
+        receipts.append((d, receipt, self.clock()))
 
     def _freshness(self, target: TargetSettings, d: Delivery) -> timedelta:
         """How old an article may be when its post goes out: the target's cut-off, else its feed's max_age.
@@ -303,9 +335,7 @@ class Dispatcher:
         """
         if target.limits.freshness:
             return target.limits.freshness
-        if self._feeds is None:
-            self._feeds = {f.name: f for f in self.app.config.feeds}
-        feed = self._feeds.get(d.feed)
+        feed = self.feeds.get(d.feed)
         return feed.max_age if feed else timedelta(0)
 
 

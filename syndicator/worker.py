@@ -19,7 +19,6 @@ from typing import Any
 
 from syndicator.app import App
 from syndicator.config import FeedSettings
-from syndicator.dispatch import Dispatcher
 from syndicator.events import FeedFailed, emit, subscribe
 from syndicator.health import StoreHealth, fault_of, report_store_failure
 from syndicator.logs import get_logger, redactor
@@ -39,7 +38,7 @@ SHUTDOWN_GRACE = 30.0
 class Worker:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.dispatcher = Dispatcher(app)
+        self.dispatcher = app.dispatcher()
         self.stop_event = asyncio.Event()
         self.wake = asyncio.Event()
         self.scheduler_alive = False
@@ -254,7 +253,7 @@ async def poll_once(app: App, feed_names: list[str] | None = None) -> list[PollR
     if app.config.dry_run_all:
         await asyncio.to_thread(show_due, app)
         return reports
-    dispatcher = Dispatcher(app)
+    dispatcher = app.dispatcher()
     while await dispatcher.run_once():
         pass
     return reports

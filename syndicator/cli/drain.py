@@ -113,13 +113,12 @@ async def deliver_due(
     sleep: Sleep = asyncio.sleep,
 ) -> DrainReport:
     """Deliver what is due, and what becomes due within `max_wait`, for at most `max_time` of waiting."""
-    from syndicator.dispatch import Dispatcher
     from syndicator.store import reports
     from syndicator.store.deliveries import next_due
 
     names = list(app.config.targets)
     tally = _Tally(names)
-    dispatcher = Dispatcher(app)
+    dispatcher = app.dispatcher()
     started = app.clock()
     stopped_by: str | None = None
     unsubscribe = ev.subscribe(tally)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from syndicator import config
 from syndicator.app import App
 from syndicator.article import Article, Identity, Post, Receipt
-from syndicator.dispatch import Dispatcher
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
 from syndicator.platforms.base import Publisher
 from syndicator.polling import ingest
@@ -85,7 +84,7 @@ def state(app: App) -> tuple[str, int, str | None, datetime]:
 
 def run(app: App, clock: list[datetime], advance: timedelta = timedelta(0)) -> None:
     clock[0] += advance
-    asyncio.run(Dispatcher(app, rng=random.Random(7)).run_once())
+    asyncio.run(app.dispatcher(rng=random.Random(7)).run_once())
 
 
 def test_transient_retries_with_backoff_then_fails_after_max_attempts(store_url: str) -> None:
@@ -188,14 +187,14 @@ def test_a_slow_call_keeps_its_lease_so_no_other_worker_takes_it(store_url: str)
             # meanwhile another worker looks for dead calls, several lease lengths later
             for _ in range(4):
                 await asyncio.sleep(0.3)
-                await Dispatcher(other).run_once()
+                await other.dispatcher().run_once()
             return Receipt(remote_id="slow")
 
     app._publishers["tg"] = Slow(cfg.targets["tg"])
     other._publishers["tg"] = Slow(cfg.targets["tg"])
     article = Article(id="https://example.org/?p=9", feed="f", url="https://example.org/b/", title="B")
     ingest(app, cfg.feeds[0], [article], now=datetime.now(UTC))
-    asyncio.run(Dispatcher(app).run_once())
+    asyncio.run(app.dispatcher().run_once())
     assert state(app)[:2] == ("sent", 1)
     with app.store.engine.connect() as conn:
         outcomes = conn.execute(select(t.attempts.c.outcome)).scalars().all()

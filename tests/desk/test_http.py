@@ -19,7 +19,6 @@ with warnings.catch_warnings():  # Starlette 1.x would rather have httpx2; the h
 from syndicator import config
 from syndicator.article import DeliveryState as S
 from syndicator.desk.auth import CSP, SESSION_COOKIE
-from syndicator.dispatch import Dispatcher
 from syndicator.store import desk as desk_store
 from syndicator.store import manage
 from syndicator.store import tables as t
@@ -215,7 +214,7 @@ def test_an_edit_too_long_is_refused_and_a_good_one_is_what_goes_out(desk: Desk)
     # the dispatcher claims it with the editor's text
     import asyncio
 
-    claimed = asyncio.run(Dispatcher(desk.app).claim(["x"]))
+    claimed = asyncio.run(desk.app.dispatcher().claim(["x"]))
     post = next(d.post for d in claimed["x"] if d.id == x.id)
     assert post.text == text and post.length < post.limit
     # once claimed (leased), an edit is refused: it may be on its way
@@ -252,7 +251,7 @@ def test_a_sent_post_cannot_be_edited(desk: Desk) -> None:
 def asyncio_run_once(desk: Desk) -> None:
     import asyncio
 
-    asyncio.run(Dispatcher(desk.app).run_once())
+    asyncio.run(desk.app.dispatcher().run_once())
 
 
 def test_resend_and_retract_from_the_desk_are_audited(desk: Desk) -> None:

@@ -23,7 +23,6 @@ import pytest
 
 from syndicator import config
 from syndicator.app import App
-from syndicator.dispatch import Dispatcher
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher
 from syndicator.platforms.telegram.publisher import TelegramPublisher
@@ -237,7 +236,7 @@ async def run_chaos(tmp_path: Any, articles: int, on_unknown: str) -> tuple[Fake
         )
         try:
             poll(app)
-            dispatcher = Dispatcher(app, rng=random.Random(11), batch=200)
+            dispatcher = app.dispatcher(rng=random.Random(11), batch=200)
             await drive(app, clock, dispatcher=dispatcher, granularity=timedelta(seconds=5))
             rows = deliveries(app.store)
         finally:
@@ -303,7 +302,7 @@ async def test_an_unreachable_platform_is_retried_not_unknown(tmp_path: Any) -> 
             )
             try:
                 poll(app)
-                await Dispatcher(app, rng=random.Random(3)).run_once()
+                await app.dispatcher(rng=random.Random(3)).run_once()
                 rows = deliveries(app.store)
             finally:
                 await app.aclose()

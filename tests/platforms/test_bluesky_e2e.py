@@ -17,7 +17,6 @@ import pytest
 
 from syndicator import config as config_mod
 from syndicator.app import App
-from syndicator.dispatch import Dispatcher
 from syndicator.metrics import Metrics
 from syndicator.polling import poll_feed
 from tests.e2e.helpers import Site, preserved_logging
@@ -138,7 +137,7 @@ async def test_metrics_by_target(tmp_path: Path) -> None:
         metrics.attach()
         try:
             await asyncio.to_thread(poll_feed, app, cfg.feed("fa"))
-            await Dispatcher(app).run_once()
+            await app.dispatcher().run_once()
             text = metrics.render()[0].decode()
             assert 'syndicator_deliveries_sent_total{target="bluesky_fa"} 2.0' in text, text
             assert 'syndicator_target_info{dry_run="false",platform="bluesky",target="bluesky_fa"} 1.0' in text

@@ -23,7 +23,6 @@ from syndicator import config as config_mod
 from syndicator import events as ev
 from syndicator.alerts.conditions import Conditions
 from syndicator.app import App
-from syndicator.dispatch import Dispatcher
 from syndicator.metrics import Metrics
 from syndicator.polling import poll_feed
 from syndicator.store import Store
@@ -257,7 +256,7 @@ async def test_metrics_and_alerts_by_target(tmp_path: Path) -> None:
         metrics.attach()
         try:
             await asyncio.to_thread(poll_feed, app, cfg.feed("fa"))
-            await Dispatcher(app).run_once()
+            await app.dispatcher().run_once()
             body, _ = metrics.render()
             text = body.decode()
             assert 'syndicator_deliveries_sent_total{target="mastodon_fa"} 2.0' in text, text
@@ -267,7 +266,7 @@ async def test_metrics_and_alerts_by_target(tmp_path: Path) -> None:
             fake.fail_next(Response(401, {"error": "The access token was revoked"}))
             site.feeds[FEED] = persian_feed(site, [(13, "سه", "خلاصه"), (11, "یک", "خلاصه")], now=datetime.now(UTC))
             await asyncio.to_thread(poll_feed, app, cfg.feed("fa"))
-            await Dispatcher(app).run_once()
+            await app.dispatcher().run_once()
             paused = [e for e in seen if isinstance(e, ev.TargetPaused)]
             assert paused and paused[0].target == "mastodon_fa" and paused[0].reason == "authorization"
             conditions = Conditions(targets=cfg.targets, feeds=["fa"], feed_failing_after=timedelta(minutes=30),
@@ -294,7 +293,7 @@ async def test_the_ratelimit_headers_pause_the_target_until_the_reset(tmp_path: 
         unsubscribe = ev.subscribe(seen.append)
         try:
             await asyncio.to_thread(poll_feed, app, cfg.feed("fa"))
-            await Dispatcher(app).run_once()
+            await app.dispatcher().run_once()
             waits = [e for e in seen if isinstance(e, ev.RateLimitWait) and e.target == "mastodon_fa"]
             assert waits and waits[0].until is not None and waits[0].until > datetime.now(UTC)
             assert fake.created == 2  # the budget was spent after the second status: the third waits for the reset
