@@ -12,6 +12,7 @@ from syndicator.article import DeliveryKind as K
 from syndicator.article import DeliveryState as S
 from syndicator.article import Post
 from syndicator.store import tables as t
+from syndicator.store.articles import SKIPPED
 from syndicator.store.deliveries import Delivery, insert_delivery, to_delivery
 from syndicator.store.engine import Store
 
@@ -96,8 +97,13 @@ def add_delivery(
     published_at: datetime | None,
     now: datetime,
 ) -> int:
-    """A new delivery for (article, target, recipient): the next generation, so a forced resend is a new row."""
+    """A new delivery for (article, target, recipient): the next generation, so a forced resend is a new row.
+
+    An editor's resend overrides the newsroom's opt-out: a `skipped` article becomes `queued` in the same
+    transaction, so what watches queued articles (the withdrawal re-check, status) sees it."""
+    a = t.articles
     with store.engine.begin() as conn:
+        conn.execute(update(a).where(a.c.id == article_id, a.c.state == SKIPPED).values(state="queued", reason=None))
         return insert_delivery(
             conn, article_id=article_id, feed=feed, target=target, recipient=recipient, post_json=post.to_json(),
             published_at=published_at, now=now, manual=True,

@@ -210,3 +210,20 @@ def test_told_again_while_still_opted_out_changes_nothing_and_says_nothing_new(
         editorial.told(app, feed, editorial.Choices(), url=wp.link(10), post_id=10)
     assert article_rows(app)[wp.guid(10)].state == "skipped" and targets_of(app, wp, 10) == {}
     assert not [e for e in got if isinstance(e, ArticleSkipped | ArticleNew)]
+
+
+def test_an_editors_resend_of_a_skipped_article_queues_it(wp: FakeWordPress, store_url: str) -> None:
+    """The editor overrides the newsroom's opt-out: the article is queued again (so the withdrawal re-check and
+    status see it), not left `skipped` with deliveries waiting under it."""
+    from syndicator import actions
+
+    app, _ = started(wp, store_url)
+    wp.publish(1, start=10, now=NOW)
+    wp.posts[10].tags = NO_SOCIAL
+    poll_feed(app, app.config.feed("en"))
+    assert article_rows(app)[wp.guid(10)].state == "skipped"
+    report = actions.resend(app, wp.guid(10), ["x"], force=False, confirm_unknown=False)
+    assert len(report.done) == 1 and report.done[0].endswith(": queued"), report.done
+    row = article_rows(app)[wp.guid(10)]
+    assert (row.state, row.reason) == ("queued", None)
+    assert targets_of(app, wp, 10) == {"x": "pending"}
