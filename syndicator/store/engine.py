@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from syndicator.errors import StoreError
 from syndicator.store.faults import store_fault
 
-SCHEMA_HEAD = "0008"  # the newest migration in syndicator/migrations/versions (a test keeps them in step)
+SCHEMA_HEAD = "0009"  # the newest migration in syndicator/migrations/versions (a test keeps them in step)
 # how long a write waits for another writer's lock before failing ("database is locked" on SQLite, lock_timeout
 # on PostgreSQL, where a lock held by a stray session would otherwise stall a poll for ever, silently)
 BUSY_TIMEOUT_MS = 30_000

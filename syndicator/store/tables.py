@@ -142,6 +142,15 @@ deliveries = Table(
     Index("ix_deliveries_target_sending", "target", "sending_at"),
     Index("ix_deliveries_updated", "updated_at"),
 )
+# the order claim_due takes due rows in, over the due rows only (migration 0009)
+Index(
+    "ix_deliveries_claim",
+    deliveries.c.priority.desc(),
+    deliveries.c.published_at.desc().nulls_last(),
+    deliveries.c.id,
+    postgresql_where=deliveries.c.state.in_(("pending", "retry")),
+    sqlite_where=deliveries.c.state.in_(("pending", "retry")),
+)
 
 attempts = Table(
     "attempts",
