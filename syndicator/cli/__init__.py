@@ -19,14 +19,14 @@ __all__ = ["COMMANDS", "Command", "build_parser", "command", "group", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from syndicator.cli.run import run
-
     parser = build_parser()
     _complete(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, a usage error (argparse printed it): its code, not an exception
         return exc.code if isinstance(exc.code, int) else 2
+    from syndicator.cli.run import run  # after parsing: --help and a usage error need none of what it imports
+
     return run(args)
 
 

@@ -21,6 +21,20 @@ def version() -> str:
         return __version__
 
 
+class _Version(argparse.Action):
+    """argparse's "version" action, looking the version up only when asked (importlib.metadata is a third of
+    what `--help` would import otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        import sys
+
+        parser._print_message(f"syndicator {version()}\n", sys.stdout)
+        parser.exit()
+
+
 def _common(suppress: bool) -> argparse.ArgumentParser:
     # Global options work before or after the command; on the command's parser they must not reset what was
     # given before it, hence SUPPRESS there.
@@ -50,10 +64,58 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
 
 def _platform_list() -> str:
     """What the registered platforms post to, by their spec's `title`: 'A, B, C and D'."""
-    from syndicator.platforms import registry
+    titles = _spec_titles()
+    if titles is None:  # a spec not written as literals: ask the registry (imports every platform's renderer)
+        from syndicator.platforms import registry
 
-    titles = [spec.title for spec in registry.specs()]
+        titles = [spec.title for spec in registry.specs()]
     return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
+
+
+def _spec_titles() -> list[str] | None:
+    """The platforms' titles in the registry's order (order, then name), read from each package's
+    `SPEC = PlatformSpec(name=..., title=..., order=...)` without importing it: importing the specs means
+    importing every renderer and its tables (X's emoji list alone is most of `--help`'s time). None when a
+    package's spec is not written that way."""
+    import ast
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    found = find_spec("syndicator.platforms")
+    if found is None or not found.submodule_search_locations:
+        return None
+    entries: list[tuple[int, str, str]] = []
+    for root in found.submodule_search_locations:
+        for init in sorted(Path(root).glob("*/__init__.py")):
+            try:
+                tree = ast.parse(init.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, ValueError):
+                return None
+            call = next(
+                (
+                    node.value
+                    for node in tree.body
+                    if isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "SPEC" for t in node.targets)
+                    and isinstance(node.value, ast.Call)
+                ),
+                None,
+            )
+            if call is None:
+                if "SPEC" in init.read_text(encoding="utf-8"):
+                    return None  # a SPEC made some other way
+                continue  # not a platform package
+            fields = {k.arg: k.value for k in call.keywords if k.arg in ("name", "title", "order")}
+            try:
+                name = ast.literal_eval(fields["name"])
+                title = ast.literal_eval(fields["title"])
+                order = ast.literal_eval(fields["order"]) if "order" in fields else 100
+            except (KeyError, ValueError):
+                return None
+            if not (isinstance(name, str) and isinstance(title, str) and isinstance(order, int)):
+                return None
+            entries.append((order, name, title))
+    return [title for _, _, title in sorted(entries)] or None
 
 
 def load_commands() -> dict[str, Command]:
@@ -71,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `syndicator COMMAND --help` for a command's options and examples.",
         parents=[top],
     )
-    parser.add_argument("--version", action="version", version=f"syndicator {version()}")
+    parser.add_argument("--version", action=_Version, help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, Any] = {}
     for cmd in commands.values():
