@@ -98,11 +98,14 @@ def bump(base: str) -> None:
 # -- the sides, each in its own interpreter ---------------------------------------------------------------------
 
 
-def run_syndicator(base: str, n: int, kind: str, case: str, profile: bool = False) -> dict[str, Any]:
+def run_syndicator(
+    base: str, n: int, kind: str, case: str, profile: bool = False, path: str = "worker"
+) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from syndicator import config, logs
     from syndicator.app import App
+    from syndicator.poll_set import poll_feeds
     from syndicator.store import Store
     from syndicator.store import tables as t
     from syndicator.store.feeds import ensure_feeds
@@ -122,7 +125,10 @@ def run_syndicator(base: str, n: int, kind: str, case: str, profile: bool = Fals
         worker = Worker(app)
 
         async def poll_all() -> int:
-            reports = await asyncio.gather(*(worker.scheduled_poll(f) for f in cfg.feeds))
+            if path == "set":  # syndicator.poll_set: chunked claims, a pool of fetches, batched 304 writes
+                reports: list[Any] = await asyncio.to_thread(poll_feeds, app, cfg.feeds)
+            else:  # the worker's scheduler job for every feed at once
+                reports = list(await asyncio.gather(*(worker.scheduled_poll(f) for f in cfg.feeds)))
             bad = [r for r in reports if r is None or r.status not in ("ok", "not_modified")]
             assert not bad, bad[:3]
             return sum(r.new for r in reports if r is not None)
@@ -225,17 +231,22 @@ def main() -> None:
     ap.add_argument("--stores", default="sqlite,postgres", help="stores of the changed cycle (default both)")
     ap.add_argument("--rounds", type=int, default=1, help="fresh runs per side; the fastest is kept (default 1)")
     ap.add_argument("--profile", choices=("sqlite", "postgres"), help="print a cProfile of one changed cycle")
+    ap.add_argument(
+        "--paths", default="worker,set", help="poll paths: worker (a job per feed), set (syndicator.poll_set)"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--base", help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--with-profile", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--path", default="worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
         if args.child == "feedparser":
             print(json.dumps(run_feedparser(args.base, args.feeds, args.case)))
         else:
-            print(json.dumps(run_syndicator(args.base, args.feeds, args.child, args.case, args.with_profile)))
+            got = run_syndicator(args.base, args.feeds, args.child, args.case, args.with_profile, args.path)
+            print(json.dumps(got))
         return
 
     site = subprocess.Popen([sys.executable, str(HERE.parent / "_feedsite.py")], stdout=subprocess.PIPE, text=True)
@@ -249,20 +260,34 @@ def main() -> None:
             return
         print(
             f"command: python bench/bench_cycle.py --feeds {args.feeds} --unchanged {args.unchanged} "
-            f"--stores {args.stores} --rounds {args.rounds}\n"
+            f"--stores {args.stores} --rounds {args.rounds} --paths {args.paths}\n"
         )
         rows = []
+        paths = args.paths.split(",")
         ref = child(base, "feedparser", args.feeds, "changed", args.rounds)
         for kind in args.stores.split(","):
-            r = child(base, kind, args.feeds, "changed", args.rounds)
-            rows.append(_row(f"{args.feeds} changed × 16", f"syndicator, {kind}", r, ref))
+            for path in paths:
+                r = child(base, kind, args.feeds, "changed", args.rounds, "--path", path)
+                rows.append(_row(f"{args.feeds} changed × 18", f"syndicator, {kind}, {path}", r, ref))
         rows.append(_row("", "feedparser loop", ref, None))
         if args.unchanged:
             ref = child(base, "feedparser", args.unchanged, "unchanged", args.rounds)
-            r = child(base, "sqlite", args.unchanged, "unchanged", args.rounds)
-            rows.append(_row(f"{args.unchanged:,} unchanged", "syndicator, sqlite", r, ref))
+            for path in paths:
+                r = child(base, "sqlite", args.unchanged, "unchanged", args.rounds, "--path", path)
+                rows.append(_row(f"{args.unchanged:,} unchanged", f"syndicator, sqlite, {path}", r, ref))
             rows.append(_row("", "feedparser loop", ref, None))
-        header = ["cycle", "side", "wall s", "poll s", "dispatch s", "cpu s", "sent", "peak MB", "vs feedparser"]
+        header = [
+            "cycle",
+            "side",
+            "wall s",
+            "poll s",
+            "dispatch s",
+            "cpu s",
+            "sent",
+            "peak MB",
+            "vs feedparser",
+            "cpu vs",
+        ]
         print(table(rows, header, left=2))
         print(
             "\ntargets: changed ≥ 5x the feedparser loop (goal 10x) on SQLite and on PostgreSQL, PostgreSQL within "
@@ -275,10 +300,12 @@ def main() -> None:
 
 def _row(label: str, side: str, r: dict[str, Any], ref: dict[str, Any] | None) -> list[str]:
     ratio = f"{ref['wall'] / r['wall']:.1f}x" if ref else ""
+    cpu_ratio = f"{ref['cpu'] / r['cpu']:.1f}x" if ref else ""  # steadier than wall time on a shared machine
     poll = f"{r['poll']:.2f}" if "poll" in r else ""
     dispatch = f"{r['dispatch']:.2f}" if r.get("sent") else ""
     sent = f"{r['sent']:,}" if r.get("sent") else ""
-    return [label, side, f"{r['wall']:.2f}", poll, dispatch, f"{r['cpu']:.2f}", sent, f"{r['rss_peak_mb']:.0f}", ratio]
+    mb = f"{r['rss_peak_mb']:.0f}"
+    return [label, side, f"{r['wall']:.2f}", poll, dispatch, f"{r['cpu']:.2f}", sent, mb, ratio, cpu_ratio]
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from syndicator.app import App
 from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import FeedError
-from syndicator.events import ArticleNew, ArticleSkipped, FeedFailed, FeedPolled, RenderFailed, emit
+from syndicator.events import ArticleNew, ArticleSkipped, Event, FeedFailed, FeedPolled, RenderFailed, emit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.render import Renderings
@@ -28,7 +28,7 @@ from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, Planned, PollOutcome, record_poll
 from syndicator.store.faults import store_fault
-from syndicator.store.feeds import claim_feed, finish_poll, finish_poll_in, remember_hub
+from syndicator.store.feeds import FeedState, Finished, claim_feed, finish_poll_in, finish_polls, remember_hub
 
 log = get_logger("syndicator.poll")
 POLL_LEASE = timedelta(seconds=60)
@@ -177,14 +177,41 @@ def recipients_of(target: TargetSettings) -> list[str]:
     return registry.get(target.platform).recipients_of(target.settings)
 
 
+def poll_lease(feed: FeedSettings) -> timedelta:
+    """A poll lasts at most about twice the fetch timeout; a worker that died mid-poll frees the feed soon after."""
+    return max(POLL_LEASE, feed.timeout * 3)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A poll whose whole result is its feed's row (not modified, or failed): the caller writes `finished`, alone
+    or with other polls' in one batch (store.feeds.finish_polls), then emits `event`."""
+
+    finished: Finished
+    event: Event
+    report: PollReport
+
+
 def poll_feed(app: App, feed: FeedSettings) -> PollReport:
     now = app.clock()
     started = time.monotonic()
-    # a poll lasts at most about twice the fetch timeout; a worker that died mid-poll frees the feed soon after
-    lease = max(POLL_LEASE, feed.timeout * 3)
-    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=lease)
+    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=poll_lease(feed))
     if state is None:
         return PollReport(feed.name, "busy")
+    got = poll_claimed(app, feed, state, now=now, started=started)
+    if isinstance(got, PollReport):
+        return got
+    finish_polls(app.store, [got.finished], worker=app.worker_id)
+    emit(got.event)
+    return got.report
+
+
+def poll_claimed(
+    app: App, feed: FeedSettings, state: FeedState, *, now: datetime, started: float
+) -> PollReport | Pending:
+    """The poll of a feed whose lease this worker holds (claimed at `now`). A changed feed is recorded here, its
+    result in the transaction that records its items; a 304 or a failure is answered as Pending, for the caller
+    to write."""
     next_poll = now + feed.every
     try:
         result = fetch(
@@ -196,17 +223,12 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             outbound=app.outbound,
         )
         if result.status == "not_modified":
-            finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="not_modified")
-            emit(
-                FeedPolled(
-                    feed=feed.name,
-                    not_modified=True,
-                    items=0,
-                    new=0,
-                    duration_seconds=round(time.monotonic() - started, 4),
-                )
+            duration = round(time.monotonic() - started, 4)
+            return Pending(
+                Finished(feed.name, now, next_poll),
+                FeedPolled(feed=feed.name, not_modified=True, items=0, new=0, duration_seconds=duration),
+                PollReport(feed.name, "not_modified"),
             )
-            return PollReport(feed.name, "not_modified")
         parsed = parse(
             result.body,
             feed=feed.name,
@@ -215,10 +237,10 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
             content_type=result.content_type,
         )
     except FeedError as exc:
-        return _failed(app, feed, now, next_poll, f"{exc.reason}: {exc}", started=started)
+        return _failed(feed, now, next_poll, f"{exc.reason}: {exc}", started=started)
     except Exception as exc:  # a parser bug on a hostile feed must not stop the worker
         log.debug("feed.internal_error", feed=feed.name, trace=traceback.format_exc())
-        return _failed(app, feed, now, next_poll, f"internal: {exc!r}", started=started)
+        return _failed(feed, now, next_poll, f"internal: {exc!r}", started=started)
 
     items = parsed.articles
     finish = functools.partial(
@@ -237,15 +259,14 @@ def poll_feed(app: App, feed: FeedSettings) -> PollReport:
         fault = store_fault(exc)  # the database refused (locked, disk full, read-only): its cause, not its SQL
         if fault is not None:
             error = f"store: {fault.message}"
-            return _failed(app, feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
-        return _failed(app, feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
+            return _failed(feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
+        return _failed(feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
     _log_outcome(feed, outcome, len(items), time.monotonic() - started)
     skipped = len(outcome.skipped) + len(outcome.opted_out)  # opted out: editorial.plan logged each
     return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), skipped)
 
 
 def _failed(
-    app: App,
     feed: FeedSettings,
     now: datetime,
     next_poll: datetime,
@@ -254,19 +275,16 @@ def _failed(
     started: float,
     reason: str | None = None,
     cause: str | None = None,
-) -> PollReport:
-    finish_poll(app.store, feed.name, worker=app.worker_id, now=now, next_poll=next_poll, status="failed", error=error)
-    emit(
-        FeedFailed(
-            feed=feed.name,
-            error=error,
-            retry_at=next_poll,
-            duration_seconds=round(time.monotonic() - started, 4),
-            reason=reason,
-            cause=cause,
-        )
+) -> Pending:
+    event = FeedFailed(
+        feed=feed.name,
+        error=error,
+        retry_at=next_poll,
+        duration_seconds=round(time.monotonic() - started, 4),
+        reason=reason,
+        cause=cause,
     )
-    return PollReport(feed.name, "failed", error=error)
+    return Pending(Finished(feed.name, now, next_poll, error), event, PollReport(feed.name, "failed", error=error))
 
 
 def _log_outcome(feed: FeedSettings, outcome: PollOutcome, items: int, duration: float) -> None:

@@ -76,6 +76,87 @@ def claim_feed(store: Store, name: str, *, worker: str, now: datetime, lease: ti
     return FeedState(name, row.etag, row.last_modified, bool(row.initialized), row.hub, row.topic)
 
 
+def claim_feeds(
+    store: Store, names: list[str], *, worker: str, now: datetime, lease: timedelta
+) -> dict[str, FeedState]:
+    """Take the poll lease of many feeds in one statement; the feeds another worker is polling (or, on PostgreSQL,
+    claiming this very moment) are left out. A feed with no row yet (added since the worker started) is claimed
+    one by one, as `claim_feed` does."""
+    if not names:
+        return {}
+    free = or_(_F.c.lease_until.is_(None), _F.c.lease_until < now, _F.c.lease_owner == worker)
+    pick = select(_F.c.name).where(_F.c.name.in_(names), free)
+    if store.is_postgres:
+        # rows another worker's claim holds are skipped, not waited for: two claims of overlapping sets can
+        # neither deadlock nor take a feed twice (the conditions again in the UPDATE, as claim_due does)
+        pick = pick.with_for_update(skip_locked=True)
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    claim = (
+        update(_F)
+        .where(_F.c.name == picked.c.name, free)
+        .values(lease_owner=worker, lease_until=now + lease)
+        .returning(_F.c.name, _F.c.etag, _F.c.last_modified, _F.c.initialized, _F.c.hub, _F.c.topic)
+    )
+    with store.write() as conn:
+        rows = conn.execute(claim).all()
+        got = {r.name: FeedState(r.name, r.etag, r.last_modified, bool(r.initialized), r.hub, r.topic) for r in rows}
+        missing = [n for n in names if n not in got]
+        known = set(conn.execute(select(_F.c.name).where(_F.c.name.in_(missing))).scalars()) if missing else set()
+    for name in missing:
+        if name not in known:  # rare: a feed without its row
+            state = claim_feed(store, name, worker=worker, now=now, lease=lease)
+            if state is not None:
+                got[name] = state
+    return got
+
+
+# One statement each, built once, run with executemany for a whole set of polls (`finish_polls`)
+_OURS = or_(_F.c.lease_owner == bindparam("w"), _F.c.lease_owner.is_(None))
+_FINISHED_UNCHANGED = (
+    update(_F)
+    .where(_F.c.name == bindparam("n"), _OURS)
+    .values(
+        last_poll_at=bindparam("now"), last_status=bindparam("status"), next_poll_at=bindparam("next"),
+        lease_owner=None, lease_until=None, last_ok_at=bindparam("now"), last_error=None, failing_since=None,
+    )
+)  # fmt: skip
+_FINISHED_FAILED = (
+    update(_F)
+    .where(_F.c.name == bindparam("n"), _OURS)
+    .values(
+        last_poll_at=bindparam("now"), last_status="failed", next_poll_at=bindparam("next"),
+        lease_owner=None, lease_until=None, last_error=bindparam("error"),
+        failing_since=func.coalesce(_F.c.failing_since, bindparam("now")),
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A poll's result that writes nothing but the feed's own row: not modified, or failed with `error`."""
+
+    name: str
+    now: datetime  # when the poll began (its claim)
+    next_poll: datetime
+    error: str | None = None  # None: not modified
+
+
+def finish_polls(store: Store, results: list[Finished], *, worker: str) -> None:
+    """Many polls' results and their leases released, in one transaction (an executemany per kind): exactly what
+    `finish_poll` writes for each, with status not_modified or failed."""
+    unchanged = [{"n": r.name, "w": worker, "now": r.now, "next": r.next_poll, "status": "not_modified"}
+                 for r in results if r.error is None]  # fmt: skip
+    failed = [{"n": r.name, "w": worker, "now": r.now, "next": r.next_poll, "error": r.error}
+              for r in results if r.error is not None]  # fmt: skip
+    if not results:
+        return
+    with store.write() as conn:
+        if unchanged:
+            conn.execute(_FINISHED_UNCHANGED, unchanged)
+        if failed:
+            conn.execute(_FINISHED_FAILED, failed)
+
+
 def finish_poll(store: Store, name: str, **result: Any) -> None:
     """The poll's result (`finish_poll_in`'s keywords) in a transaction of its own."""
     with store.write() as conn:

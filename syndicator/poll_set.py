@@ -1,0 +1,114 @@
+"""Feeds polled as a set (issue 14, "the store works in sets"): the due feeds are claimed a chunk per statement,
+fetched by a bounded pool of threads, and the polls whose whole result is their feed's row (304s, failures) are
+written in batches, one transaction each; a changed feed is recorded by its own poll, in one transaction with its
+items, as `polling.poll_feed` does.
+
+The guarantees are poll_feed's: a feed is polled by one worker at a time (the lease, taken in the claim), what a
+poll records is committed before its lease is released, and a worker killed mid-cycle leaves leases that expire.
+A lease here covers the time a claimed feed may wait for a thread: at most MAX_WAITING polls are claimed and not
+yet finished, so a claimed poll starts within (MAX_WAITING // FETCHES) fetch timeouts, and its batch is written
+within FLUSH_AFTER seconds of its end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from syndicator.app import App
+from syndicator.config import FeedSettings
+from syndicator.events import Event, FeedFailed, emit
+from syndicator.health import fault_of
+from syndicator.logs import redactor
+from syndicator.polling import Pending, PollReport, poll_claimed, poll_lease
+from syndicator.store.feeds import Finished, claim_feeds, finish_polls
+
+FETCHES = 16  # polls in flight at once: network-bound, as the worker's threads (worker.WORKER_THREADS)
+CHUNK = FETCHES  # feeds claimed per statement
+MAX_WAITING = 2 * FETCHES  # claimed, not finished: a new chunk is claimed only below this
+FLUSH_EVERY = 128  # finished rows written per batch at most
+FLUSH_AFTER = 0.5  # seconds a finished row waits for its batch at most
+
+
+def poll_feeds(app: App, feeds: Sequence[FeedSettings], *, fetches: int = FETCHES) -> list[PollReport]:
+    """Poll `feeds` as one set; a report per feed, in order. Never raises: a store that refuses a claim or a
+    batch makes those feeds' reports failed, each with one `feed.failed` line, as `worker.poll_safely` does."""
+    reports: dict[str, PollReport] = {}
+    queue = list(feeds)
+    chunk = max(1, min(CHUNK, fetches))
+    waiting_limit = max(chunk, 2 * fetches)
+    rounds = -(-(waiting_limit + chunk) // fetches)  # how many fetches a claimed poll may wait behind
+    batch: list[Pending] = []
+    oldest = 0.0
+    with ThreadPoolExecutor(max_workers=fetches, thread_name_prefix="syndicator-poll") as pool:
+        running: set[Future[PollReport | Pending]] = set()
+        while queue or running:
+            while queue and len(running) < waiting_limit:
+                part, queue = queue[:chunk], queue[chunk:]
+                running |= _claim_and_start(app, pool, part, rounds, reports)
+            if running:
+                done, running = wait(running, timeout=FLUSH_AFTER, return_when=FIRST_COMPLETED)
+                for future in done:
+                    got = future.result()  # poll_claimed never raises but for a bug, which the caller sees
+                    if isinstance(got, Pending):
+                        if not batch:
+                            oldest = time.monotonic()
+                        batch.append(got)
+                    else:
+                        reports[got.feed] = got
+            if batch and (len(batch) >= FLUSH_EVERY or not running or time.monotonic() - oldest >= FLUSH_AFTER):
+                _flush(app, batch, reports)
+                batch = []
+    return [reports[f.name] for f in feeds]
+
+
+def _claim_and_start(
+    app: App,
+    pool: ThreadPoolExecutor,
+    feeds: list[FeedSettings],
+    rounds: int,
+    reports: dict[str, PollReport],
+) -> set[Future[PollReport | Pending]]:
+    now = app.clock()
+    started = time.monotonic()
+    longest = max(f.timeout for f in feeds)
+    lease = max(poll_lease(f) for f in feeds) + longest * (rounds - 1)
+    try:
+        states = claim_feeds(app.store, [f.name for f in feeds], worker=app.worker_id, now=now, lease=lease)
+    except Exception as exc:
+        for feed in feeds:
+            reports[feed.name] = _store_failed(feed.name, exc)
+        return set()
+    out: set[Future[PollReport | Pending]] = set()
+    for feed in feeds:
+        state = states.get(feed.name)
+        if state is None:
+            reports[feed.name] = PollReport(feed.name, "busy")
+        else:
+            out.add(pool.submit(poll_claimed, app, feed, state, now=now, started=started))
+    return out
+
+
+def _flush(app: App, batch: list[Pending], reports: dict[str, PollReport]) -> None:
+    rows: list[Finished] = [p.finished for p in batch]
+    try:
+        finish_polls(app.store, rows, worker=app.worker_id)
+    except Exception as exc:  # nothing of the batch is written: the leases expire, the feeds are polled again
+        for pending in batch:
+            reports[pending.finished.name] = _store_failed(pending.finished.name, exc)
+        return
+    for pending in batch:
+        emit(pending.event)
+        reports[pending.finished.name] = pending.report
+
+
+def _store_failed(name: str, exc: BaseException) -> PollReport:
+    fault = fault_of(exc)
+    error = redactor(f"store: {fault.message}")
+    event: Event = FeedFailed(feed=name, reason="store", cause=fault.cause, error=error, severe=True)
+    emit(event)
+    return PollReport(name, "failed", error=error)
+
+
+__all__ = ["FETCHES", "poll_feeds"]

@@ -1,0 +1,177 @@
+"""Feeds polled as a set (issue 14): one claim per chunk, a bounded pool of fetches, 304s and failures written in
+batches — with poll_feed's results: every feed's row, lease released, events, nothing polled by two workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from syndicator import config, poll_set
+from syndicator.app import App
+from syndicator.events import Event, FeedFailed, FeedPolled, subscribe
+from syndicator.poll_set import poll_feeds
+from syndicator.store import tables as t
+from syndicator.store.feeds import claim_feed, ensure_feeds
+from tests.sources.httpserver import Handler, LocalServer
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def rss(feed: int, items: int) -> bytes:
+    entries = "".join(
+        f"<item><title>Feed {feed} story {i}</title><link>https://example.org/{feed}/{i}</link>"
+        f"<guid>https://example.org/{feed}/{i}</guid><pubDate>Tue, 01 Dec 2026 11:{i:02d}:00 GMT</pubDate></item>"
+        for i in range(items)
+    )
+    return f"<rss version='2.0'><channel><title>f{feed}</title>{entries}</channel></rss>".encode()
+
+
+class Site:
+    def __init__(self, server: LocalServer, feeds: int) -> None:
+        self.items = dict.fromkeys(range(feeds), 3)
+        for i in range(feeds):
+            server.routes[f"/feeds/{i}.rss"] = self.route(i)
+        server.routes["/broken.rss"] = lambda h: h.reply(503, b"down")
+
+    def route(self, i: int) -> Any:
+        def answer(handler: Handler) -> None:
+            etag = f'"{self.items[i]}"'
+            if handler.headers.get("If-None-Match") == etag:
+                handler.reply(304, b"", {"ETag": etag})
+            else:
+                handler.reply(200, rss(i, self.items[i]), {"ETag": etag})
+
+        return answer
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as srv:
+        yield srv
+
+
+def make_app(server: LocalServer, db: str, feeds: int, clock: list[datetime], worker: str = "w1") -> App:
+    text = f'[store]\nurl = "{db}"\n\n'
+    for i in range(feeds):
+        text += (
+            f'[[feeds]]\nname = "f{i}"\nurl = "{server.url}/feeds/{i}.rss"\nmax_age = "30d"\n'
+            f'first_run = "skip"\ntargets = ["x"]\n\n'
+        )
+    text += f'[[feeds]]\nname = "broken"\nurl = "{server.url}/broken.rss"\ntargets = ["x"]\n\n'
+    text += '[targets.x]\nplatform = "twitter"\ndry_run = true\n'
+    app = App.open(config.parse(text, environ={}), clock=lambda: clock[0])
+    app.worker_id = worker  # type: ignore[misc]
+    return app
+
+
+def rows(app: App) -> dict[str, Any]:
+    with app.store.engine.connect() as conn:
+        return {r.name: r for r in conn.execute(select(t.feeds)).all()}
+
+
+def test_a_set_poll_writes_what_poll_feed_writes(
+    server: LocalServer, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poll_set, "CHUNK", 4)  # several claims and several batches for 13 feeds
+    monkeypatch.setattr(poll_set, "FLUSH_EVERY", 3)
+    site = Site(server, 12)
+    clock = [NOW]
+    app = make_app(server, store_url, 12, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    first = poll_feeds(app, app.config.feeds, fetches=3)
+    assert [r.status for r in first] == ["ok"] * 12 + ["failed"]
+    assert first[-1].error and "http_503" in first[-1].error
+
+    # another worker is polling f5 right now: its lease is not taken
+    assert claim_feed(app.store, "f5", worker="w2", now=NOW, lease=timedelta(minutes=5)) is not None
+    site.items[0] = 4  # one new story in f0; the others answer 304
+    clock[0] = NOW + timedelta(minutes=1)
+    got: list[Event] = []
+    undo = subscribe(got.append)
+    try:
+        reports = {r.feed: r for r in poll_feeds(app, app.config.feeds, fetches=3)}
+    finally:
+        undo()
+    assert reports["f0"].status == "ok" and reports["f0"].new == 1
+    assert reports["f5"].status == "busy"
+    assert {reports[f"f{i}"].status for i in (1, 2, 3, 4, 6, 7, 8, 9, 10, 11)} == {"not_modified"}
+    assert reports["broken"].status == "failed"
+    polled = {e.feed for e in got if isinstance(e, FeedPolled)}
+    assert polled == {f"f{i}" for i in range(12)} - {"f5"}
+    failed = [e for e in got if isinstance(e, FeedFailed)]
+    assert [e.feed for e in failed] == ["broken"] and failed[0].retry_at is not None
+
+    state = rows(app)
+    for name in [f"f{i}" for i in range(12) if i != 5] + ["broken"]:
+        row = state[name]
+        assert row.lease_owner is None and row.lease_until is None, name
+        assert row.last_poll_at is not None and row.next_poll_at is not None
+    assert state["f1"].last_status == "not_modified" and state["f1"].etag == '"3"'
+    assert state["f0"].last_status == "ok" and state["f0"].etag == '"4"'
+    assert state["broken"].last_status == "failed" and state["broken"].failing_since is not None
+    assert state["broken"].last_error and "503" in state["broken"].last_error
+    assert state["f5"].lease_owner == "w2"  # untouched
+    with app.store.engine.connect() as conn:
+        assert conn.execute(select(t.deliveries.c.id)).all() and len(conn.execute(select(t.deliveries)).all()) == 1
+
+
+def test_a_store_that_refuses_a_batch_fails_those_feeds_and_keeps_nothing_half_written(
+    server: LocalServer, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Site(server, 3)
+    clock = [NOW]
+    app = make_app(server, store_url, 3, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    poll_feeds(app, app.config.feeds)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full (test)")
+
+    monkeypatch.setattr(poll_set, "finish_polls", refuse)
+    clock[0] = NOW + timedelta(minutes=1)
+    reports = poll_feeds(app, app.config.feeds)
+    assert {r.status for r in reports} == {"failed"}
+    state = rows(app)
+    assert all(state[f"f{i}"].lease_owner == app.worker_id for i in range(3))  # held until it expires
+    # the lease expires; the next cycle polls them again
+    monkeypatch.undo()
+    with app.store.write() as conn:
+        conn.execute(update(t.feeds).values(lease_until=NOW))
+    clock[0] = NOW + timedelta(minutes=10)
+    assert {r.status for r in poll_feeds(app, app.config.feeds)[:3]} == {"not_modified"}
+
+
+@pytest.mark.postgres
+def test_two_workers_polling_the_same_set_record_every_article_once(server: LocalServer, pg_database: str) -> None:
+    import threading
+
+    Site(server, 40)
+    clock = [NOW]
+    one = make_app(server, pg_database, 40, clock, worker="w1")
+    two = make_app(server, pg_database, 40, clock, worker="w2")
+    ensure_feeds(one.store, {f.name: f.url for f in one.config.feeds})
+    results: dict[str, list[str]] = {}
+
+    def run(app: App) -> None:
+        reports = poll_feeds(app, app.config.feeds, fetches=4)
+        results[app.worker_id] = [r.feed for r in reports if r.status != "busy"]
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (one, two)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    # a feed one worker finished may be polled again by the other (its lease is free): never at the same time,
+    # and what is recorded is recorded once
+    assert set(results["w1"]) | set(results["w2"]) == {f.name for f in one.config.feeds}
+    with one.store.engine.connect() as conn:
+        articles = conn.execute(select(t.articles.c.guid)).scalars().all()
+        deliveries = conn.execute(select(t.deliveries.c.article_id, t.deliveries.c.target)).all()
+        leased = conn.execute(select(t.feeds.c.name).where(t.feeds.c.lease_owner.is_not(None))).all()
+    assert len(articles) == len(set(articles)) == 40 * 3
+    assert len(deliveries) == len(set(deliveries))
+    assert leased == []
