@@ -1,6 +1,6 @@
 """Cron mode: one `poll` delivers everything whose wait is short before it exits.
 
-A target's spacing (Telegram's 3 s), a WhatsApp pace of 50 ms between recipients or a platform's short
+A target's spacing (a few seconds), a fan-out pace of 50 ms between recipients or a platform's short
 retry-after would otherwise leave all but one post for the next cron run. So after each round the poll looks at
 when the outbox next has work (`next_due`): within `max_wait` it waits (by the app's clock and the given sleep,
 so tests move a fake clock instead of sleeping) and delivers again; a longer wait — a quota window, quiet hours,

@@ -75,7 +75,7 @@ def _platform_list() -> str:
 def _spec_titles() -> list[str] | None:
     """The platforms' titles in the registry's order (order, then name), read from each package's
     `SPEC = PlatformSpec(name=..., title=..., order=...)` without importing it: importing the specs means
-    importing every renderer and its tables (X's emoji list alone is most of `--help`'s time). None when a
+    importing every renderer and its tables (one renderer's emoji list alone is most of `--help`'s time). None when a
     package's spec is not written that way."""
     import ast
     from importlib.util import find_spec
