@@ -3,7 +3,7 @@ python-telegram-bot, facebook-sdk, requests) against the fake platforms, and tim
 
 (a) A fake platform that allows R posts per window (FakeX's rate window, a Telegram flood limit) never receives a
     request over its limit when the target's quota says R per window, and never a request before a retry-after it
-    gave. (b) With ~30 % injected failures (5xx, timeouts, dropped connections) on all four platforms, 200 articles
+    gave. (b) With ~30 % injected failures (5xx, timeouts, dropped connections) on all four platforms, 100 articles
     × 4 targets all end `sent`, and each fake holds each post exactly once. An injected failure is always answered
     *instead of* the fake's handler, so the platform did not create the post.
 
@@ -244,11 +244,12 @@ async def run_chaos(tmp_path: Any, articles: int, on_unknown: str) -> tuple[Fake
     return fakes, rows
 
 
-async def test_200_articles_through_30_percent_failures_are_each_posted_once(tmp_path: Any) -> None:
+async def test_100_articles_through_30_percent_failures_are_each_posted_once(tmp_path: Any) -> None:
     """on_unknown = "retry": a timeout or a dropped answer is retried like a 5xx. That is safe here because every
-    injected failure is answered instead of the platform's handler: nothing was created."""
-    fakes, rows = await run_chaos(tmp_path, 200, "retry")
-    assert len(rows) == 800
+    injected failure is answered instead of the platform's handler: nothing was created. (It ran 200 articles: 100
+    meet each kind of failure on each platform as surely, around 60 failures per platform, in half the time.)"""
+    fakes, rows = await run_chaos(tmp_path, 100, "retry")
+    assert len(rows) == 400
     assert_each_post_once(fakes, rows)
     for name, fake in fakes.platforms().items():
         assert fake.chaos is not None
@@ -256,7 +257,7 @@ async def test_200_articles_through_30_percent_failures_are_each_posted_once(tmp
         assert set(injected) == {"5xx", "drop", "timeout"}, f"{name}: {injected}"
         share = sum(injected.values()) / len(fake.post_arrivals())
         assert 0.2 < share < 0.4, f"{name}: {share:.0%} of the calls failed"
-    assert sum(r.attempts for r in rows) > 1000  # the failures really were retried
+    assert sum(r.attempts for r in rows) > 1.25 * len(rows)  # the failures really were retried
 
 
 async def test_with_hold_an_ambiguous_failure_waits_for_a_human(tmp_path: Any) -> None:
