@@ -33,6 +33,7 @@ from syndicator.health import report_store_failure
 from syndicator.limits import WaitKind
 from syndicator.logs import get_logger, redactor
 from syndicator.platforms.registry import preview_extra
+from syndicator.sent_summary import SentBatch, batched
 from syndicator.store import Store
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
@@ -65,9 +66,10 @@ class Outcomes:
         self.emit = emit
         self.rng = rng
 
-    async def receipts(self, target: TargetSettings, receipts: list[Sent]) -> None:
+    async def receipts(self, target: TargetSettings, receipts: list[Sent], batch: SentBatch | None = None) -> None:
         """A wave's receipts, in one transaction; then what each one means (parents, rates, events). A store that
-        refuses them raises `Reported`, each post logged with its receipt."""
+        refuses them raises `Reported`, each post logged with its receipt. The sends `batch` sums up in one line
+        (sent_summary.py) are logged at debug each."""
         if not receipts:
             return
         try:
@@ -85,9 +87,12 @@ class Outcomes:
                 )  # fmt: skip
             raise Reported from exc
         for d, receipt, done in receipts:
-            await self._sent(target, d, receipt, done, ours=d.id in ours)
+            await self._sent(target, d, receipt, done, ours=d.id in ours, batch=batch)
 
-    async def _sent(self, target: TargetSettings, d: Delivery, receipt: Receipt, done: datetime, *, ours: bool) -> None:
+    async def _sent(
+        self, target: TargetSettings, d: Delivery, receipt: Receipt, done: datetime, *, ours: bool,
+        batch: SentBatch | None,
+    ) -> None:  # fmt: skip
         if not ours:
             log.error(
                 "delivery.possible_duplicate", delivery=d.id, target=target.name, article=d.article_id,
@@ -119,7 +124,11 @@ class Outcomes:
                 preview["image"] = d.post.image_url
             preview.update(preview_extra(d.post))
         delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
-        self.emit(DeliverySent(delay_seconds=delay, extra=preview, **ids))  # type: ignore[arg-type]
+        summed = False
+        if batch is not None and batched(target, d):
+            batch.add(d, done, delay)
+            summed = True
+        self.emit(DeliverySent(delay_seconds=delay, extra=preview, batched=summed, **ids))  # type: ignore[arg-type]
 
     async def unknown(self, target: TargetSettings, d: Delivery, exc: Exception) -> None:
         """Not a mapped platform error: we cannot tell whether the post exists. Never re-sent silently."""

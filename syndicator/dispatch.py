@@ -37,6 +37,7 @@ from syndicator.limits import Decision, WaitKind
 from syndicator.logs import get_logger, redactor
 from syndicator.platform_call import DEADLINE_FACTOR, PlatformCall, call_deadline, call_lease
 from syndicator.platforms.base import Publisher
+from syndicator.sent_summary import SentBatch
 from syndicator.store import Store
 from syndicator.store import deliveries as outbox
 from syndicator.store.deliveries import Delivery
@@ -184,9 +185,23 @@ class Dispatcher:
         return by_target
 
     async def _target_queue(self, name: str, queue: list[Delivery]) -> int:
+        """A lane: send a target's claimed queue; its batched sends (dry runs, fan-out messages) are told in one
+        `delivery.sent_batch` line when it ends, or sooner (sent_summary.py)."""
+        target = self.targets[name]
+        batch = SentBatch(target)
+        try:
+            return await self._send_queue(target, queue, batch)
+        finally:
+            self._tell(batch)
+
+    def _tell(self, batch: SentBatch) -> None:
+        line = batch.take()
+        if line is not None:
+            self.emit(line)
+
+    async def _send_queue(self, target: TargetSettings, queue: list[Delivery], batch: SentBatch) -> int:
         """Send a target's claimed queue in order, a wave at a time. A failure of the store ends the queue with one
         `store.failed` line; the deliveries not started go back (or their claim runs out)."""
-        target = self.targets[name]
         attempted = 0
         i = 0
         while i < len(queue):
@@ -196,12 +211,14 @@ class Dispatcher:
             wave = self._next_wave(target, queue[i:])
             i += len(wave)
             try:
-                count, refusal, held = await self._send_wave(target, wave)
+                count, refusal, held = await self._send_wave(target, wave, batch)
             except Exception as exc:
                 self._report(exc, wave[0])
                 await self._give_back(queue[i:])
                 break
             attempted += count
+            if batch.due(self.clock()):
+                self._tell(batch)
             if refusal is None:
                 continue
             if refusal.at is not None and outbox.is_short(refusal, self.clock(), SHORT_WAIT):
@@ -261,7 +278,7 @@ class Dispatcher:
             log.error("dispatch.error", **ids, error=redactor(repr(exc)))
 
     async def _send_wave(
-        self, target: TargetSettings, wave: list[Delivery]
+        self, target: TargetSettings, wave: list[Delivery], batch: SentBatch
     ) -> tuple[int, Decision | None, list[Delivery]]:
         """Govern, mark `sending` (committed before any call), call, record: for a wave of one target's claimed
         deliveries. Returns how many were attempted (stale ones included), the governor's refusal if it held some
@@ -296,7 +313,7 @@ class Dispatcher:
             try:
                 await asyncio.gather(*(self._call_one(target, d, receipts) for d in started))
             finally:
-                await self.outcomes.receipts(target, receipts)
+                await self.outcomes.receipts(target, receipts, batch)
         finally:
             self.in_flight.difference_update(ids)
         # held back: the refused one first (still claimed when its wait is short), then those behind it

@@ -9,12 +9,16 @@ log event name, its logged fields (`fields()`, in declaration order; optional on
 fields. Metrics and alerts are other subscribers: they read the typed attributes (a wait's `kind` is a
 `WaitKind`, never a reason to parse), so rewording a message can change a log line but never a metric or an alert.
 
+Many sends, one line: a dry run's deliveries and a fan-out's messages are each still one `DeliverySent` (metrics
+and alerts count every one), logged at debug (`batched`); their lane sums them up in one `DeliveriesSent` line
+(`delivery.sent_batch`, syndicator/sent_summary.py). A real post has its own `delivery.sent` line, as ever.
+
 A handler may be called from worker threads (`asyncio.to_thread`): it must be quick and thread-safe (put the event
 on a queue, move a Prometheus counter). A handler that raises is logged and the others still run.
 
     Event
     ├── FeedPolled, FeedFailed, ArticleNew, ArticleSkipped, RenderFailed          (polling)
-    ├── DeliverySent, DeliveryChanged, DeliveryRetry, DeliveryFailed,
+    ├── DeliverySent, DeliveriesSent, DeliveryChanged, DeliveryRetry, DeliveryFailed,
     │   DeliveryUnknown, DeliverySkipped, RateLimitWait, TargetPaused              (dispatch)
     ├── StoreFailed                                                               (any store operation)
     └── AlertSent, AlertFailed                                                    (alerts)
@@ -39,6 +43,7 @@ __all__ = [
     "AlertSent",
     "ArticleNew",
     "ArticleSkipped",
+    "DeliveriesSent",
     "DeliveryChanged",
     "DeliveryFailed",
     "DeliveryRetry",
@@ -171,6 +176,28 @@ class DeliverySent(Event):
     url: str | None
     recipient: str | None = field(default=None, metadata=_OPTIONAL)
     delay_seconds: float | None = field(default=None, metadata=_OPTIONAL)  # publication → post
+    # told in its lane's DeliveriesSent line, so its own line is a debug one (a dry run, a fan-out message)
+    batched: bool = field(default=False, metadata=_HIDDEN)
+
+    def log_level(self) -> int:
+        return DEBUG if self.batched else INFO
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveriesSent(Event):
+    """Many sends of one target told in one line (`delivery.sent_batch`): a dry run's deliveries, or a fan-out's
+    messages (one per recipient), each of which is also a `DeliverySent` of its own (logged at debug)."""
+
+    name: ClassVar[str] = "delivery.sent_batch"
+    target: str
+    platform: str
+    sent: int
+    deliveries: str  # their ids as ranges, "1201-1250,1260"
+    articles: str  # the same for their articles
+    recipients: int | None = field(default=None, metadata=_OPTIONAL)  # fan-out: distinct recipients reached
+    dry_run: bool | None = field(default=None, metadata=_OPTIONAL)
+    seconds: float  # from the first send's end to the last one's
+    delay_seconds_max: float | None = field(default=None, metadata=_OPTIONAL)  # publication → post, the longest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,7 +367,9 @@ def subscribers() -> int:
 
 def emit(event: Event) -> None:
     """Log the event, then hand it to every subscriber. Never raises for a subscriber's bug."""
-    _log.log(event.log_level(), event.name, event.fields())
+    level = event.log_level()
+    if _log.wants(level):  # a debug line nobody reads costs nothing but this test
+        _log.log(level, event.name, event.fields())
     with _lock:
         handlers = list(_handlers)
     for handler in handlers:

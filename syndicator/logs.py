@@ -70,6 +70,10 @@ class EventLogger:
         if self._logger.isEnabledFor(level):
             self._logger.log(level, event, extra={"fields": fields}, stacklevel=3)
 
+    def wants(self, level: int) -> bool:
+        """Whether an event at `level` goes anywhere: to an observer, or through the logger's level."""
+        return bool(_observers) or self._logger.isEnabledFor(level)
+
     def log(self, level: int, event: str, fields: dict[str, Any]) -> None:
         """An event whose fields are already a dict (`syndicator.events` logs every typed event through this)."""
         self._log(level, event, fields)

@@ -32,8 +32,13 @@ def test_poll_status_history_on_the_sample(cfg: str, capsys: pytest.CaptureFixtu
     assert main(["--config", cfg, "--log-format", "json", "poll"]) == 0
     out = capsys.readouterr()
     assert "sample: ok — 10 items, 3 new" in out.out
-    events = [json.loads(line)["event"] for line in out.err.splitlines()]
-    assert events.count("article.new") == 3 and events.count("delivery.sent") == 12
+    docs = [json.loads(line) for line in out.err.splitlines()]
+    events = [doc["event"] for doc in docs]
+    # the sample's targets are dry runs: each target's sends are one `delivery.sent_batch` line (issue 14)
+    batches = [doc for doc in docs if doc["event"] == "delivery.sent_batch"]
+    assert events.count("article.new") == 3 and "delivery.sent" not in events
+    assert sorted(b["target"] for b in batches) == ["facebook", "telegram", "whatsapp", "x"]
+    assert [b["sent"] for b in batches] == [3, 3, 3, 3] and all(b["dry_run"] for b in batches)
     status = run_json(capsys, "--config", cfg, "status", "--json")
     assert isinstance(status, dict)
     assert [t["sent"] for t in status["targets"]] == [3, 3, 3, 3]
