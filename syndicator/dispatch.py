@@ -47,7 +47,7 @@ log = get_logger("syndicator.dispatch")
 CLAIM_LEASE = timedelta(minutes=2)
 # Dry-run deliveries claimed in one statement, over all idle dry-run targets: each sends its share as one wave
 DRY_RUN_BATCH = 1000
-# A fan-out target (WhatsApp: one message per recipient) has this many calls in flight at once when its governor
+# A fan-out target (one message per recipient) has this many calls in flight at once when its governor
 # lets them all go now: each is its own message, committed `sending` before the wave's calls start, and a crash
 # mid-wave leaves at most these `unknown`. With spacing (`pace`) set, the governor lets one go at a time. Fewer
 # than requests' 10 pooled connections per host, which a blocking publisher's session shares between threads.

@@ -5,7 +5,7 @@ the example config and the README, and nothing else.
 The program (every text file under syndicator/, templates and stylesheets included) is searched for each
 registered platform's name, aliases and title, outside syndicator/platforms/<its package>/. Tests, bench/, docs and
 config/ may name platforms (they drive and describe them); so may what `ALLOWED_FILES` and `ALLOWED_PHRASES` list,
-each with its reason, and the lines `PENDING` lists until they are reworded.
+each with its reason.
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ ALLOWED_PHRASES = {
     "twitter-text": "a library (URL extraction, weighted length, hashtag rules) X, Mastodon and render/ share",
     "graph.facebook.com": "the Graph API's host, in platforms/graph.py, the client the two Meta platforms share",
     "post X": 'X a placeholder: WordPress\'s "The post X appeared first on Y.", "post X went out at URL"',
-}
-# single lines another change is rewording (each file is being edited for something else): remove when gone
-PENDING = {
-    ("dispatch.py", "(WhatsApp: one message per recipient)"): "FAN_OUT_WAVE's comment",
 }
 _LIBRARY = re.compile("(?:" + "|".join(re.escape(p) for p in ALLOWED_PHRASES) + r")[\w.-]*")
 _SKIPPED_DIRS = {"__pycache__"}
@@ -76,10 +72,7 @@ def _naming(spec: PlatformSpec) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # not text
-        pending = [fragment for (where, fragment) in PENDING if where == relative]
         for number, line in enumerate(text.splitlines(), start=1):
-            if any(fragment in line for fragment in pending):
-                continue
             searched = _LIBRARY.sub("", line)
             if any(term.search(searched) for term in terms):
                 hits.append(f"syndicator/{relative}:{number}: {line.strip()[:140]}")
@@ -109,11 +102,3 @@ def test_the_search_finds_a_name_where_there_is_one() -> None:
     assert not any(t.search("X-Forwarded-For, (X)HTML, x_weighted_length, _X_SPECIALS") for t in found)
     assert any(_term("telegram").search(s) for s in ("Telegram's limit", "TELEGRAM_TOKEN", "render_telegram"))
     assert _LIBRARY.sub("", "twitter-text's rule, twitter-text-parser 3.0") == "'s rule,  3.0"
-
-
-def test_a_pending_line_is_still_there() -> None:
-    # an entry whose line is gone (reworded) must go too, or it would hide a name written there again
-    for (where, fragment), why in PENDING.items():
-        assert fragment in (PROGRAM / where).read_text(encoding="utf-8"), (
-            f"{where}: {why} is fixed; drop it from PENDING"
-        )
