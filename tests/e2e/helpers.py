@@ -648,16 +648,6 @@ def next_due(store: Store) -> datetime | None:
     return value
 
 
-def dispatcher_of(app: App, *, rng: random.Random | None = None, batch: int = 50) -> Dispatcher:
-    """The app's dispatcher: App.dispatcher() where the app builds it (the dispatcher is being given its parts
-    instead of the whole App), else Dispatcher(app) as on main before that change."""
-    make = getattr(app, "dispatcher", None)
-    if make is not None:
-        built: Dispatcher = make(rng=rng, batch=batch)
-        return built
-    return Dispatcher(app, rng=rng, batch=batch)
-
-
 async def drive(
     app: App,
     clock: FakeClock,
@@ -671,7 +661,7 @@ async def drive(
     the next due time when there is none: hours of platform time pass in no real time. With `granularity`, a jump
     goes on to the next multiple of it, so retries due close together run in one round (time may only run later
     than needed, never earlier). Returns the rounds run."""
-    dispatcher = dispatcher or dispatcher_of(app, rng=random.Random(7), batch=200)
+    dispatcher = dispatcher or app.dispatcher(rng=random.Random(7), batch=200)
     for rounds in range(1, max_rounds + 1):
         attempted = await dispatcher.run_once()
         if attempted:
@@ -762,7 +752,9 @@ class RunProcess:
                     out.append(doc)
         return out
 
-    def wait_started(self, timeout: float = 20.0) -> None:
+    def wait_started(self, timeout: float = 60.0) -> None:
+        # a condition, so a long limit costs nothing: on a loaded 2-core machine one start-up (imports, migrations
+        # check) took 21 s
         wait_for(lambda: any(e.get("event") == "worker.started" for e in self.events()), timeout, "worker.started")
 
     def kill(self) -> None:
