@@ -13,6 +13,7 @@ cannot be fitted; neither can what is not an image. Both are refused with the re
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ class ImageLimits:
     max_side: int = 0  # the longest side in pixels; 0: any
     max_side_sum: int = 0  # width + height in pixels; 0: any
     max_ratio: float = 0  # the longest side over the shortest; 0: any
+    max_pixels: int = 0  # width x height; 0: any
     formats: frozenset[str] = frozenset()  # media types taken as they are; empty: any. Others are re-encoded
 
     def takes(self, width: int, height: int, content_type: str) -> bool:
@@ -39,6 +41,7 @@ class ImageLimits:
         return (
             (not self.max_side or max(width, height) <= self.max_side)
             and (not self.max_side_sum or width + height <= self.max_side_sum)
+            and (not self.max_pixels or width * height <= self.max_pixels)
             and (not self.formats or content_type in self.formats)
         )
 
@@ -94,6 +97,8 @@ def _shrink(image: object, limits: ImageLimits) -> Fitted:
         scale = limits.max_side / max(width, height)
     if limits.max_side_sum and width + height > limits.max_side_sum:
         scale = min(scale, limits.max_side_sum / (width + height))
+    if limits.max_pixels and width * height > limits.max_pixels:
+        scale = min(scale, math.sqrt(limits.max_pixels / (width * height)))
     for _ in range(ROUNDS):
         size = _size(width, height, scale, limits)
         frame = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image
@@ -120,6 +125,8 @@ def _size(width: int, height: int, scale: float, limits: ImageLimits) -> tuple[i
     if limits.max_side:
         w, h = min(w, limits.max_side), min(h, limits.max_side)
     while limits.max_side_sum and w + h > limits.max_side_sum and max(w, h) > 1:  # a pixel or two at most
+        w, h = (w - 1, h) if w >= h else (w, h - 1)
+    while limits.max_pixels and w * h > limits.max_pixels and max(w, h) > 1:  # a row or column at most
         w, h = (w - 1, h) if w >= h else (w, h - 1)
     return w, h
 

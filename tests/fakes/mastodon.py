@@ -3,8 +3,9 @@
 clusters by the `regex` module's UAX #29 `\\X` — not by the code under test — with every `http(s)://` URL counting
 `characters_reserved_per_url`), 422 over the limit, `Idempotency-Key` dedupe (the same key returns the first
 status, never a second), media with descriptions (≤ `description_limit`, optionally processed asynchronously: 202,
-then `GET /api/v1/media/:id`), edits (PUT) and deletes, the `X-RateLimit-*` headers on every answer, Bearer
-tokens. `fail_next` scripts failures.
+then `GET /api/v1/media/:id`) checked like the instance checks them (a file Pillow cannot read, over
+`image_size_limit` bytes or over `image_matrix_limit` pixels is a 422; the bytes kept in `uploads`), edits (PUT)
+and deletes, the `X-RateLimit-*` headers on every answer, Bearer tokens. `fail_next` scripts failures.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 
 import regex
 
+from tests.fakes.images import Upload, dimensions, multipart_files
 from tests.fakes.server import FakeServer, Request, Response
 
 TOKEN = "TEST-not-real-mastodon-token"
@@ -37,9 +39,11 @@ class FakeMastodon(FakeServer):
     per_url: int = 23
     description_limit: int = 1500
     image_size_limit: int = 16 * 1024 * 1024
+    image_matrix_limit: int = 33_177_600  # Attachmentable::MAX_MATRIX_LIMIT, 7680 x 4320
     process_async: bool = False  # media answers 202 without a URL; the first GET of it finds it processed
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)  # media id → the file as uploaded
     keys: dict[str, str] = field(default_factory=dict)  # Idempotency-Key → status id
     created: int = 0  # statuses really created (a replayed key creates none)
     rate_remaining: int = 300
@@ -107,6 +111,7 @@ class FakeMastodon(FakeServer):
                 },
                 "media_attachments": {
                     "image_size_limit": self.image_size_limit,
+                    "image_matrix_limit": self.image_matrix_limit,
                     "description_limit": self.description_limit,
                     "supported_mime_types": ["image/png", "image/jpeg"],
                 },
@@ -119,18 +124,25 @@ class FakeMastodon(FakeServer):
         return {k: [v] for k, v in request.form().items()}
 
     def _upload(self, request: Request) -> Response:
-        form = request.form()
-        file = form.get("file", "")
-        description = form.get("description", "")
-        if not file:
+        file = multipart_files(request).get("file")
+        description = request.form().get("description", "")
+        if file is None or not file.data:
             return error(422, "Validation failed: File can't be blank")
-        if len(file.encode("latin-1")) > self.image_size_limit:
+        if len(file.data) > self.image_size_limit:
             return error(422, "Validation failed: File file size must be less than 16 MB")
+        shape = dimensions(file.data)
+        if shape is None:
+            return error(422, "Validation failed: File could not be processed")
+        _, width, height = shape
+        if width * height > self.image_matrix_limit:
+            return error(422, f"Validation failed: File {width}x{height} images are not supported")
         if len(description) > self.description_limit:
             return error(422, f"Validation failed: Description is too long (maximum is {self.description_limit})")
         media_id = str(next(self._ids))
         url = None if self.process_async else f"{self.url}/media/{media_id}.png"
-        self.media[media_id] = {"id": media_id, "type": "image", "url": url, "description": description or None}
+        self.media[media_id] = {"id": media_id, "type": "image", "url": url, "description": description or None,
+                                "meta": {"original": {"width": width, "height": height}}}  # fmt: skip
+        self.uploads[media_id] = file
         return self._ok(self.media[media_id], 202 if self.process_async else 200)
 
     def _invalid_text(self, text: str, media_ids: list[str]) -> str:

@@ -24,11 +24,12 @@ from syndicator.platforms.mastodon.settings import MastodonSettings
 from syndicator.platforms.settings import Secrets
 from syndicator.render.context import prepare
 from tests.conftest import RealNetworkAccess
+from tests.fakes.images import flat
 from tests.fakes.mastodon import TOKEN, FakeMastodon, error, instance_length
 from tests.fakes.server import Request, Response
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = flat(4, 3)  # a real picture: the publisher reads its size to fit it to the instance's limits
 
 MakePublisher = Callable[..., MastodonPublisher]
 

@@ -27,11 +27,22 @@ from syndicator.metrics import Metrics
 from syndicator.polling import poll_feed
 from syndicator.store import Store
 from tests.e2e.helpers import Row, Site, deliveries, preserved_logging
+from tests.fakes.images import flat
 from tests.fakes.mastodon import TOKEN, FakeMastodon, instance_length
 from tests.fakes.server import FakeServer, Request, Response
 
 FEED = "/fa/feed/"
 ENV = {"MASTODON_FA_TOKEN": TOKEN}
+PHOTO = flat(64, 48, fmt="JPEG")  # a real picture: the publisher reads its size to fit it to the instance's limits
+
+
+class ImageSite(Site):
+    """The publisher's site, whose article images are real JPEGs."""
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/images/"):
+            return Response(200, PHOTO, headers={"Content-Type": "image/jpeg"})
+        return super().handle(request)
 
 
 def persian_feed(site: Site, items: list[tuple[int, str, str]], *, now: datetime) -> bytes:
@@ -116,13 +127,13 @@ class World:
 @contextlib.contextmanager
 def opened(
     fake: FakeServer, make_config: Callable[..., str], env: dict[str, str], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], site_type: type[Site] = Site,
 ) -> Iterator[World]:  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in ("SYNDICATOR_DB_URL", "SYNDICATOR_CONFIG", "PORT"):
         monkeypatch.delenv(name, raising=False)
-    with Site() as site, fake, preserved_logging():
+    with site_type() as site, fake, preserved_logging():
         w = World(site, fake, tmp_path / "syndicator.toml", f"sqlite:///{tmp_path}/s.db", capsys, make_config)
         w.write()
         yield w
@@ -130,7 +141,7 @@ def opened(
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
-    with opened(FakeMastodon(), config, ENV, tmp_path, monkeypatch, capsys) as w:
+    with opened(FakeMastodon(), config, ENV, tmp_path, monkeypatch, capsys, site_type=ImageSite) as w:
         yield w
 
 
@@ -174,6 +185,7 @@ def test_a_persian_feed_reaches_mastodon_and_the_commands_manage_it(world: World
     assert status["text"].startswith("خبر اول 🇮🇷") and "#حقوق_بشر" in status["text"]
     (attachment,) = status["media_attachments"]
     assert attachment["description"] == "خبر اول 🇮🇷"  # the feed has no alt text: the title describes the image
+    assert fake.uploads[attachment["id"]].data == PHOTO  # within the instance's limits: uploaded as it came
     (sent,) = fake.calls("POST", "/api/v1/statuses")
     assert sent.headers["idempotency-key"].startswith(f"syndicator-{row.id}-")
 
@@ -246,7 +258,7 @@ def dry_run_sends_nothing(world: World) -> None:
 
 
 async def test_metrics_and_alerts_by_target(tmp_path: Path) -> None:
-    with Site() as site, FakeMastodon() as fake, preserved_logging():
+    with ImageSite() as site, FakeMastodon() as fake, preserved_logging():
         site.feeds[FEED] = persian_feed(site, [(11, "یک", "خلاصه"), (12, "دو", "خلاصه")], now=datetime.now(UTC))
         cfg = config_mod.parse(config(site, fake, f"sqlite:///{tmp_path}/m.db"), environ=ENV)
         app = App.open(cfg)
@@ -282,7 +294,7 @@ async def test_metrics_and_alerts_by_target(tmp_path: Path) -> None:
 
 
 async def test_the_ratelimit_headers_pause_the_target_until_the_reset(tmp_path: Path) -> None:
-    with Site() as site, FakeMastodon() as fake, preserved_logging():
+    with ImageSite() as site, FakeMastodon() as fake, preserved_logging():
         # every request spends one: the instance lookup (4 left), image and status (2), image and status (0)
         fake.rate_remaining = 5
         site.feeds[FEED] = persian_feed(site, [(21, "یک", "خلاصه"), (22, "دو", "خلاصه"), (23, "سه", "خلاصه")],

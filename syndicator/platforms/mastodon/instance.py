@@ -5,6 +5,11 @@ server, thousands on some) and `characters_reserved_per_url` (what every URL cou
 publisher reads them at its first call and in `check`, again after a day, and records them here with `remember`;
 the renderer (pure, no network) fits posts to `limits_for(target)`: the target's own `max_characters` /
 `characters_reserved_per_url` when set, else what the server said, else the stock values until it has been asked.
+
+`configuration.media_attachments` gives what an uploaded image may be: `image_size_limit` (bytes) and
+`image_matrix_limit` (width x height). The stock values are Mastodon's own since 4.2: `MediaAttachment::IMAGE_LIMIT`
+16 MB and `Attachmentable::MAX_MATRIX_LIMIT` 33,177,600 pixels (7680 x 4320); an older server reports less
+(10 MB and 16,777,216 before 4.2), which is why its answer wins.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class InstanceLimits:
     characters_reserved_per_url: int = 23
     image_size_limit: int = 16 * 1024 * 1024  # bytes
     description_limit: int = 1500  # an attachment's alt text, characters
+    image_matrix_limit: int = 33_177_600  # an image's width x height
 
 
 STOCK = InstanceLimits()
@@ -51,6 +57,7 @@ def from_instance(answer: Any) -> InstanceLimits:
         ),
         image_size_limit=_positive(_get(media, "image_size_limit"), STOCK.image_size_limit),
         description_limit=_positive(_get(media, "description_limit"), STOCK.description_limit),
+        image_matrix_limit=_positive(_get(media, "image_matrix_limit"), STOCK.image_matrix_limit),
     )
 
 

@@ -32,9 +32,11 @@ Errors become the closed set in one place, `map_error`:
     an answer that is not JSON               Transient   "unreadable", maybe sent — unless the key covers it
     MastodonIllegalArgumentError             Permanent
 
-Not errors: a 404 on delete (already gone). An image that cannot be used (refused by the outbound guard, too
-large for the instance, not an image, or refused by the media endpoint with 4xx) is left out and the post goes
-without it, with the reason in `Receipt.extra["image_error"]`.
+Not errors: a 404 on delete (already gone). The article image is made ready by `platforms.media.ready_image`
+(the outbound guard, then fitted to the instance's `image_size_limit` and `image_matrix_limit`: a bigger one is
+resized, `Receipt.extra["image_resized"]` says how). One that cannot be used (refused by the guard, not
+downloaded, not an image, not made to fit, or refused by the media endpoint with 4xx) is left out and the post
+goes without it, with the reason in `Receipt.extra["image_error"]` and a "mastodon image dropped" log line.
 """
 
 from __future__ import annotations
@@ -63,13 +65,15 @@ from mastodon import (
 from syndicator.article import Identity, Post, RateInfo, Receipt
 from syndicator.clock import utcnow
 from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Transient
-from syndicator.outbound import OutboundError, OutboundGuard
+from syndicator.images import ImageLimits
+from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher, delivery_key
 from syndicator.platforms.delivery_doubt import nothing_sent, status_maybe_sent
 from syndicator.platforms.http import BaseURLAdapter, header_int, protect_loggers, redact
 from syndicator.platforms.mastodon.instance import InstanceLimits, from_instance, remember, server_of
 from syndicator.platforms.mastodon.measure import mastodon_length
 from syndicator.platforms.mastodon.settings import MastodonSettings
+from syndicator.platforms.media import DOWNLOAD_MAX_BYTES, ImageRules, NoImage, ready_image
 
 if TYPE_CHECKING:
     from syndicator.config import TargetSettings
@@ -219,23 +223,23 @@ class MastodonPublisher(Publisher):
     # -- media ---------------------------------------------------------------------------------------------
 
     async def _attach(self, post: Post, limits: InstanceLimits, extra: dict[str, Any]) -> str | None:
-        """Upload the article image with its alt text; its id, or None with the reason in `extra`."""
+        """Upload the article image, fitted to the instance's limits, with its alt text; its id, or None with the
+        reason in `extra`."""
         assert post.image_url
         try:
-            got = await asyncio.to_thread(
-                self._outbound.fetch, post.image_url, timeout=self._timeout, max_bytes=limits.image_size_limit,
-                content_types=("image/",), purpose="image",
-            )  # fmt: skip
-        except OutboundError as exc:
-            return self._no_image(extra, _image_problem(exc, self._timeout, limits))
-        if got.status != 200 or not got.body:
-            return self._no_image(extra, f"image download answered HTTP {got.status}" if got.status != 200 else "empty")
-        name = urlsplit(post.image_url).path.rsplit("/", 1)[-1] or "image"
+            image = await asyncio.to_thread(
+                ready_image, self._outbound, post.image_url, timeout=self._timeout, rules=image_rules(limits)
+            )
+        except NoImage as exc:
+            return self._no_image(extra, str(exc))
+        if image.resized:
+            extra["image_resized"] = image.resized
         alt = str(post.extra.get("image_alt") or "")[: limits.description_limit] or None
         try:
             media = await self._call(
-                self._api.media_post, got.body, mime_type=got.content_type, description=alt, file_name=name
-            )
+                self._api.media_post, image.data, mime_type=image.content_type, description=alt,
+                file_name=image.filename,
+            )  # fmt: skip
             for wait in MEDIA_POLLS:
                 if media.get("url"):
                     break
@@ -277,6 +281,18 @@ class MastodonPublisher(Publisher):
 
 
 _LOST = frozenset({"timeout", "dropped", "unreadable", 502, 504})
+
+
+def image_rules(limits: InstanceLimits) -> ImageRules:
+    """What the instance takes: its bytes and its pixels (width x height; Mastodon refuses an image over them
+    with a 422). Any format: the server converts what it stores itself; one we fit goes as JPEG or PNG. Every
+    image is read for its size, so one Pillow cannot read (HEIC) is left out rather than sent unchecked."""
+    return ImageRules(
+        limits=ImageLimits(max_bytes=limits.image_size_limit, max_pixels=limits.image_matrix_limit),
+        described=f"the instance's limits ({limits.image_size_limit:,} bytes, {limits.image_matrix_limit:,} pixels)",
+        # a camera original over the instance's bytes is fetched, then fitted
+        download_max_bytes=max(DOWNLOAD_MAX_BYTES, limits.image_size_limit),
+    )
 
 
 def idempotency_key(post: Post) -> str:
@@ -374,13 +390,3 @@ def _status(exc: MastodonAPIError) -> int | None:
 def _detail(exc: MastodonAPIError) -> str:
     message = exc.args[3] if len(exc.args) > 3 and exc.args[3] else None
     return f": {redact(str(message))[:300]}" if message else ""
-
-
-def _image_problem(exc: OutboundError, timeout: float, limits: InstanceLimits) -> str:
-    if exc.reason == "too_large":
-        return f"image is over the instance's {limits.image_size_limit:,}-byte limit"
-    if exc.reason == "timeout":
-        return f"image download took longer than {timeout:g}s"
-    if exc.reason == "content_type":
-        return f"image URL did not serve an image ({exc})"
-    return f"image URL {'refused' if exc.reason == 'refused' else 'failed'}: {exc}"
