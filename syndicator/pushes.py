@@ -67,22 +67,31 @@ def withdraw(
 def republish(app: App, feed: FeedSettings, refs: list[str], *, post_id: int | None = None) -> int:
     """An article published again after a withdrawal is queued again on every target it was withdrawn from."""
     from syndicator.polling import deliveries_for
+    from syndicator.store.articles import skip_unposted, skipped_by
 
     now = app.clock()
-    queued = 0
+    total = 0
     for row in _articles(app, feed, refs, post_id):
         if row["state"] != "withdrawn":
             continue
         withdrawn = {(d.target, d.recipient) for d in manage.reinstate(app.store, row["id"], now=now)}
-        for new in deliveries_for(app, feed, row_to_article(row)):
+        planned = deliveries_for(app, feed, row_to_article(row))
+        queued = 0
+        for new in planned:
             if (new.target, new.recipient) in withdrawn and new.error is None:
                 manage.add_delivery(
                     app.store, article_id=row["id"], feed=feed.name, target=new.target, recipient=new.recipient,
                     post=Post.from_json(new.post_json), published_at=row["published_at"], now=now,
                 )  # fmt: skip
                 queued += 1
+        reason = skipped_by(planned)
+        if reason and not queued:
+            # published again, but the newsroom now keeps it off everything (planning said so in its
+            # article.skipped): recorded as such, not `queued` with nothing under it
+            skip_unposted(app.store, row["id"], reason=reason)
         log.info("article.republished", feed=feed.name, article=row["guid"], url=row["url"], queued=queued)
-    return queued
+        total += queued
+    return total
 
 
 def _articles(app: App, feed: FeedSettings, refs: list[str], post_id: int | None) -> list[Any]:

@@ -227,3 +227,24 @@ def test_an_editors_resend_of_a_skipped_article_queues_it(wp: FakeWordPress, sto
     row = article_rows(app)[wp.guid(10)]
     assert (row.state, row.reason) == ("queued", None)
     assert targets_of(app, wp, 10) == {"x": "pending"}
+
+
+def test_published_again_while_opted_out_is_skipped_not_queued_with_nothing(
+    wp: FakeWordPress, store_url: str
+) -> None:
+    """An article withdrawn after posting (it had been tagged `no-social` meanwhile) and published again: the
+    newsroom still keeps it off everything, so it is recorded `skipped`, not `queued` with nothing under it."""
+    from syndicator.pushes import republish
+    from syndicator.store import manage
+
+    app, _ = started(wp, store_url)
+    wp.publish(1, start=10, now=NOW)
+    wp.posts[10].tags = NO_SOCIAL
+    poll_feed(app, app.config.feed("en"))
+    row = article_rows(app)[wp.guid(10)]
+    manage.set_article_state(app.store, row.id, "withdrawn")  # as a withdrawal after its posts went out leaves it
+    with events() as got:
+        assert republish(app, app.config.feed("en"), [wp.guid(10)]) == 0
+    row = article_rows(app)[wp.guid(10)]
+    assert (row.state, row.reason) == ("skipped", "opted out: tagged 'no-social'")
+    assert [e.reason for e in got if isinstance(e, ArticleSkipped)] == ["opted out: tagged 'no-social'"]
