@@ -51,7 +51,6 @@ from tests.e2e.helpers import (
     config_text,
     counting_executor,
     deliveries,
-    dispatcher_of,
     drive,
     make_feed,
     preserved_logging,
@@ -164,7 +163,7 @@ async def test_a_call_past_its_deadline_is_unknown_and_never_resent(store_url: s
         assert poll_feed(app, app.config.feed("en")).new == 1
         started = time.monotonic()
         try:
-            assert await dispatcher_of(app).run_once() == 1
+            assert await app.dispatcher().run_once() == 1
             took = time.monotonic() - started
             [row] = deliveries(app.store)
             assert row.state == "unknown" and "call deadline" in (row.last_error or "")
