@@ -6,9 +6,11 @@ A failing feed is logged with its reason and retried on its next turn; it never 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 import traceback
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,6 +22,7 @@ from syndicator.article import Article, DeliveryState
 from syndicator.config import FeedSettings, TargetSettings
 from syndicator.errors import FeedError
 from syndicator.events import ArticleNew, ArticleSkipped, Event, FeedFailed, FeedPolled, RenderFailed, emit
+from syndicator.group_commit import GroupCommit
 from syndicator.logs import get_logger
 from syndicator.platforms import registry
 from syndicator.render import Renderings
@@ -27,8 +30,9 @@ from syndicator.sources.clean import clean_article, clean_text, unstorable
 from syndicator.sources.feed import fetch, parse
 from syndicator.sources.urls import url_key
 from syndicator.store.articles import FeedPolicy, Incoming, NewDelivery, Planned, PollOutcome, record_poll
+from syndicator.store.engine import Store
 from syndicator.store.faults import store_fault
-from syndicator.store.feeds import FeedState, Finished, claim_feed, finish_poll_in, finish_polls, remember_hub
+from syndicator.store.feeds import FeedState, Finished, claim_feeds, finish_poll_in, finish_polls, remember_hub
 
 log = get_logger("syndicator.poll")
 POLL_LEASE = timedelta(seconds=60)
@@ -195,15 +199,74 @@ class Pending:
 def poll_feed(app: App, feed: FeedSettings) -> PollReport:
     now = app.clock()
     started = time.monotonic()
-    state = claim_feed(app.store, feed.name, worker=app.worker_id, now=now, lease=poll_lease(feed))
+    claims, finishes = _group_writers(app.store)
+    # the claim and a 304's result are one-row writes: polls in flight at once write theirs together
+    state = claims(_Claim(feed.name, app.worker_id, now, poll_lease(feed)))
     if state is None:
         return PollReport(feed.name, "busy")
     got = poll_claimed(app, feed, state, now=now, started=started)
     if isinstance(got, PollReport):
         return got
-    finish_polls(app.store, [got.finished], worker=app.worker_id)
+    finishes((app.worker_id, got.finished))
     emit(got.event)
     return got.report
+
+
+@dataclass(frozen=True)
+class _Claim:
+    feed: str
+    worker: str
+    now: datetime
+    lease: timedelta
+
+
+_Writers = tuple[GroupCommit[_Claim, FeedState | None], GroupCommit[tuple[str, Finished], None]]
+_writers: weakref.WeakKeyDictionary[Store, _Writers] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _group_writers(store: Store) -> _Writers:
+    with _writers_lock:
+        got = _writers.get(store)
+        if got is None:
+            ref = weakref.ref(store)  # not the store itself: the writers must not keep their key alive
+            got = _writers[store] = (
+                GroupCommit(lambda claims: _claim_many(_alive(ref), claims)),
+                GroupCommit(lambda rows: _finish_many(_alive(ref), rows)),
+            )
+        return got
+
+
+def _alive(ref: weakref.ref[Store]) -> Store:
+    store = ref()
+    if store is None:  # only a caller holding the store calls its writers
+        raise RuntimeError("the store is gone")
+    return store
+
+
+def _claim_many(store: Store, claims: Sequence[_Claim]) -> list[FeedState | None]:
+    """The claims of one group write: one statement per (worker, lease) among them (usually one). A feed asked
+    for twice in one group (a push and a scheduled poll at once) is given to the first only."""
+    states: dict[tuple[str, timedelta], dict[str, FeedState]] = {}
+    for worker, lease in {(c.worker, c.lease) for c in claims}:
+        mine = [c for c in claims if (c.worker, c.lease) == (worker, lease)]
+        names = list(dict.fromkeys(c.feed for c in mine))
+        now = min(c.now for c in mine)  # the earliest: a lease is never thought free before it ends
+        states[worker, lease] = claim_feeds(store, names, worker=worker, now=now, lease=lease)
+    given: set[str] = set()
+    out: list[FeedState | None] = []
+    for c in claims:
+        state = states[c.worker, c.lease].get(c.feed)
+        out.append(state if state is not None and c.feed not in given else None)
+        if state is not None:
+            given.add(c.feed)
+    return out
+
+
+def _finish_many(store: Store, rows: Sequence[tuple[str, Finished]]) -> list[None]:
+    for worker in {w for w, _ in rows}:
+        finish_polls(store, [f for w, f in rows if w == worker], worker=worker)
+    return [None] * len(rows)
 
 
 def poll_claimed(

@@ -175,3 +175,39 @@ def test_two_workers_polling_the_same_set_record_every_article_once(server: Loca
     assert len(articles) == len(set(articles)) == 40 * 3
     assert len(deliveries) == len(set(deliveries))
     assert leased == []
+
+
+def test_polls_in_flight_at_once_share_their_writes_with_poll_feeds_results(
+    server: LocalServer, store_url: str
+) -> None:
+    import threading
+
+    from syndicator.polling import _claim_many, _Claim, poll_feed
+
+    site = Site(server, 12)
+    clock = [NOW]
+    app = make_app(server, store_url, 12, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    poll_feeds(app, app.config.feeds)
+    site.items[3] = 4
+    clock[0] = NOW + timedelta(minutes=1)
+    reports: dict[str, str] = {}
+
+    def poll(feed: Any) -> None:
+        reports[feed.name] = poll_feed(app, feed).status
+
+    threads = [threading.Thread(target=poll, args=(f,)) for f in app.config.feeds]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert reports == {**{f"f{i}": "not_modified" for i in range(12) if i != 3}, "f3": "ok", "broken": "failed"}
+    state = rows(app)
+    assert all(r.lease_owner is None for r in state.values())
+    assert state["f3"].etag == '"4"' and state["f4"].last_status == "not_modified"
+
+    # one feed asked for twice in one group write (a push and a scheduled poll at once): the first gets it
+    later = NOW + timedelta(minutes=2)
+    lease = timedelta(minutes=1)
+    got = _claim_many(app.store, [_Claim("f1", "w1", later, lease), _Claim("f1", "w1", later, lease)])
+    assert got[0] is not None and got[1] is None
