@@ -182,7 +182,7 @@ def test_polls_in_flight_at_once_share_their_writes_with_poll_feeds_results(
 ) -> None:
     import threading
 
-    from syndicator.polling import _claim_many, _Claim, poll_feed
+    from syndicator.polling import _Claim, _claim_many, poll_feed
 
     site = Site(server, 12)
     clock = [NOW]
