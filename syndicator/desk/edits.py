@@ -21,10 +21,9 @@ class EditRefused(ValueError):
 
 
 def editable(post: Post) -> str | None:
-    """Why this post's text cannot be edited at all, or None."""
-    if post.extra.get("mode") == "template":
-        return "a template message sends the platform's approved template, not this text: edit the template instead"
-    return None
+    """Why this post's text cannot be edited at all (its platform's `not_editable`), or None."""
+    spec = registry.find(post.platform)
+    return spec.not_editable(post) if spec and spec.not_editable else None
 
 
 def checked(post: Post, text: str) -> tuple[str, int]:

@@ -132,6 +132,9 @@ class PlatformSpec:
     # an editor's new text (the desk): (Post.extra, text) → `extra` with what the renderer derived from the text made
     # anew (a copy of it, a link holding it); None: nothing in `extra` depends on the text
     edited_extra: Callable[[Mapping[str, Any], str], dict[str, Any]] | None = None
+    # why a post's text cannot be edited at all (what is sent is not this text), in words for the editor; None:
+    # every post's text can be
+    not_editable: Callable[[Post], str | None] | None = None
 
     def publisher_class(self) -> type[Publisher]:
         """The publisher class; this is where the client library is imported."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from syndicator.errors import ConfigError
 from syndicator.platforms.spec import Capabilities, PlatformSpec, SecretPattern
-from syndicator.platforms.whatsapp.desk import LOOK, edited_extra
+from syndicator.platforms.whatsapp.desk import LOOK, edited_extra, not_editable
 from syndicator.platforms.whatsapp.recipients import recipients
 from syndicator.platforms.whatsapp.render import (
     DEFAULT_TEMPLATE,
@@ -62,6 +62,7 @@ SPEC = PlatformSpec(
     publisher="syndicator.platforms.whatsapp.publisher:WhatsAppPublisher",
     desk=LOOK,
     edited_extra=edited_extra,
+    not_editable=not_editable,
     secret_patterns=(SecretPattern(re.compile(r"\bEAA[A-Za-z0-9]{40,}"), MARK, ("eaa",)),),  # Graph access tokens
     validate=validate,
     recipients=recipients,

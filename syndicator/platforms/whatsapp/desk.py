@@ -58,3 +58,10 @@ LOOK = DeskLook(
     stylesheet="syndicator.platforms.whatsapp:desk.css",
     hint="WhatsApp markers: *bold*, _italic_, ~strike~.",
 )
+
+
+def not_editable(post: Post) -> str | None:
+    """A template message sends Meta's approved template with its parameters, not the text the desk shows."""
+    if post.extra.get("mode") == "template":
+        return "a template message sends the platform's approved template, not this text: edit the template instead"
+    return None
