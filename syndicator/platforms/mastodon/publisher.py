@@ -27,6 +27,7 @@ Errors become the closed set in one place, `map_error`:
     404, other 4xx                           Permanent
     5xx                                      Transient   "server"; 502/504 maybe sent — unless the key covers it
     MastodonNetworkError, never connected    Transient   "connection"
+    MastodonNetworkError, send timed out     Transient   "connection": the request never all left
     MastodonNetworkError, read timeout       Transient   "timeout", maybe sent — unless the key covers it
     MastodonNetworkError, connection lost    Transient   "dropped", maybe sent — unless the key covers it
     an answer that is not JSON               Transient   "unreadable", maybe sent — unless the key covers it
@@ -68,7 +69,7 @@ from syndicator.errors import AuthError, Permanent, PublishError, RetryLater, Tr
 from syndicator.images import ImageLimits
 from syndicator.outbound import OutboundGuard
 from syndicator.platforms.base import Publisher, delivery_key
-from syndicator.platforms.delivery_doubt import nothing_sent, status_maybe_sent
+from syndicator.platforms.delivery_doubt import nothing_sent, request_unfinished, status_maybe_sent
 from syndicator.platforms.http import BaseURLAdapter, header_int, protect_loggers, redact
 from syndicator.platforms.mastodon.instance import InstanceLimits, from_instance, remember, server_of
 from syndicator.platforms.mastodon.measure import mastodon_length
@@ -325,6 +326,10 @@ def map_error(
     if isinstance(exc, MastodonNetworkError):
         cause = exc.__context__
         if cause is not None and nothing_sent(cause):
+            if request_unfinished(cause):
+                limit = f" within {timeout:g}s" if timeout else ""
+                return Transient(f"Mastodon did not take the whole request{limit}: it cannot have acted on it",
+                                 code="connection")  # fmt: skip
             return Transient(f"could not reach Mastodon ({type(cause).__name__})", code="connection")
         if isinstance(cause, requests.Timeout):
             limit = f" within {timeout:g}s" if timeout else ""
