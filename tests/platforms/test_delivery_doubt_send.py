@@ -179,7 +179,7 @@ def test_requests_a_body_cut_mid_way_stays_maybe_sent_it_looks_like_one_read_who
     exc = _requests_post(server.url, LARGE, 10.0)
     server.gave_up()
     assert server.received < len(LARGE)
-    after = {}
+    after: dict[str, requests.RequestException] = {}
     for mode in ("close_after_body", "reset_after_body"):
         whole = HalfReader(mode)
         try:
@@ -233,7 +233,7 @@ async def test_httpx_a_body_cut_mid_way_stays_maybe_sent_it_looks_like_one_read_
     exc = await _httpx_post(server.url, LARGE, 10.0)
     server.gave_up()
     assert server.received < len(LARGE)
-    after = {}
+    after: dict[str, httpx.HTTPError] = {}
     for mode in ("close_after_body", "reset_after_body"):
         whole = HalfReader(mode)
         try:
