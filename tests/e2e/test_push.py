@@ -267,25 +267,34 @@ async def start(
     site, tg, fb, x = fakes
     now = datetime.now(UTC)
     site.feeds["/en/feed/"] = refresh_dates(fixture("front-page.rss"), now=now)
-    port = free_port()
-    text = CONFIG.format(db=tmp_path / "s.db", port=port, site=site.url, tg=tg.url, fb=fb.url, x=x.url, hold=hold)
-    file = tmp_path / "syndicator.toml"
-    file.write_text(text)
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
-    cfg = config.load(file)
-    app = App(cfg, Store(cfg.store.url))
-    app.prepare_publishers()
-    worker = Worker(app)
-    rounds = Rounds(worker)  # before `run`: the loop calls the counted start_lanes
     from syndicator.http import serve_http
 
-    worker.extra_services.append(serve_http)
-    task = asyncio.ensure_future(worker.run(handle_signals=False))
+    # The public URL names the port, so it is chosen before the worker binds it; on a busy machine another process
+    # can take it in between (the worker then stops with `service.failed`): then a new port and a new store.
+    for attempt in range(3):
+        port = free_port()
+        db = tmp_path / f"s{attempt}.db"
+        text = CONFIG.format(db=db, port=port, site=site.url, tg=tg.url, fb=fb.url, x=x.url, hold=hold)
+        file = tmp_path / "syndicator.toml"
+        file.write_text(text)
+        cfg = config.load(file)
+        app = App(cfg, Store(cfg.store.url))
+        app.prepare_publishers()
+        worker = Worker(app)
+        rounds = Rounds(worker)  # before `run`: the loop calls the counted start_lanes
+        worker.extra_services.append(serve_http)
+        task = asyncio.ensure_future(worker.run(handle_signals=False))
+        # first poll done (recorded as seen) and the listener up, or the worker stopped
+        await wait_for(lambda: task.done() or (_initialized(app) and _listening(port)))  # noqa: B023
+        if not task.done():
+            break
+        await task
+        assert worker.exit_code == 1, "the worker stopped by itself, not for a taken port"
+    else:
+        raise AssertionError("three ports in a row were taken before the worker could listen on them")
     setup = Setup(worker, site, tg, fb, x, port, file, rounds)
-    # first poll done (recorded as seen) and the listener up
-    await wait_for(lambda: _initialized(app))
-    await wait_for(lambda: _listening(port))
     try:
         yield setup
     finally:

@@ -1,4 +1,4 @@
-"""Several workers: three real `syndicator run` processes share one PostgreSQL database and 100 articles × 4
+"""Several workers: three real `syndicator run` processes share one PostgreSQL database and 200 articles × 4
 targets. No post reaches a platform twice, the configured quotas hold across the processes, everything is sent.
 
 Quotas are checked where they matter, on the times the fake platforms received the requests (a platform counts
@@ -30,11 +30,11 @@ from tests.e2e.helpers import (
     wall_now,
 )
 
-# 100 articles (it was 200): each of X and Telegram still needs two quota windows, and the three workers' claims of
-# 50 still overlap; the run spent most of its time rendering and sending the second hundred
-ARTICLES = 100
+# 200 articles: with 100 (tried) the worker that polls could send them all before the others' first look at the
+# outbox (their delivery loop checks every 5 s unless woken), and the run failed 'the work was not shared'
+ARTICLES = 200
 WORKERS = 3
-QUOTA, WINDOW = 50, 3.0  # per target, on X and Telegram: "50/3s", half the articles
+QUOTA, WINDOW = 100, 3.0  # per target, on X and Telegram: "100/3s"
 FEED = "/en/feed/"
 
 
