@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
 
 from syndicator.app import App
 from syndicator.config import FeedSettings
@@ -22,7 +23,8 @@ from syndicator.events import Event, FeedFailed, emit
 from syndicator.health import fault_of
 from syndicator.logs import redactor
 from syndicator.polling import Pending, PollReport, poll_claimed, poll_lease
-from syndicator.store.feeds import Finished, claim_feeds, finish_polls
+from syndicator.store.faults import store_fault
+from syndicator.store.feeds import FeedState, Finished, claim_feeds, finish_polls
 
 FETCHES = 16  # polls in flight at once: network-bound, as the worker's threads (worker.WORKER_THREADS)
 CHUNK = FETCHES  # feeds claimed per statement
@@ -50,7 +52,7 @@ def poll_feeds(app: App, feeds: Sequence[FeedSettings], *, fetches: int = FETCHE
             if running:
                 done, running = wait(running, timeout=FLUSH_AFTER, return_when=FIRST_COMPLETED)
                 for future in done:
-                    got = future.result()  # poll_claimed never raises but for a bug, which the caller sees
+                    got = future.result()  # _guarded never raises
                     if isinstance(got, Pending):
                         if not batch:
                             oldest = time.monotonic()
@@ -86,8 +88,21 @@ def _claim_and_start(
         if state is None:
             reports[feed.name] = PollReport(feed.name, "busy")
         else:
-            out.add(pool.submit(poll_claimed, app, feed, state, now=now, started=started))
+            out.add(pool.submit(_guarded, app, feed, state, now, started))
     return out
+
+
+def _guarded(app: App, feed: FeedSettings, state: FeedState, now: datetime, started: float) -> PollReport | Pending:
+    """poll_claimed, and what escapes it (the store refusing what it records outside its own transaction, a
+    bug) as one feed.failed line, as worker.poll_safely does for a poll on its own; the lease then expires."""
+    try:
+        return poll_claimed(app, feed, state, now=now, started=started)
+    except Exception as exc:
+        if store_fault(exc) is not None:
+            return _store_failed(feed.name, exc)
+        error = redactor(f"internal: {exc!r}")[:500]
+        emit(FeedFailed(feed=feed.name, reason="internal", error=error, severe=True))
+        return PollReport(feed.name, "failed", error=error)
 
 
 def _flush(app: App, batch: list[Pending], reports: dict[str, PollReport]) -> None:

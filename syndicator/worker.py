@@ -22,6 +22,7 @@ from syndicator.config import FeedSettings
 from syndicator.events import FeedFailed, emit, subscribe
 from syndicator.health import StoreHealth, fault_of, report_store_failure
 from syndicator.logs import get_logger, redactor
+from syndicator.poll_set import poll_feeds
 from syndicator.polling import PollReport, poll_feed
 from syndicator.pushes import Pushes
 from syndicator.store.deliveries import next_due
@@ -249,7 +250,7 @@ async def poll_once(app: App, feed_names: list[str] | None = None) -> list[PollR
     """`syndicator poll`: one poll of the feeds, then deliver what is due, then return."""
     await asyncio.to_thread(ensure_feeds, app.store, {f.name: f.url for f in app.config.feeds})
     feeds = [f for f in app.config.feeds if feed_names is None or f.name in feed_names]
-    reports = list(await asyncio.gather(*(poll_safely(app, f) for f in feeds)))
+    reports = await asyncio.to_thread(poll_feeds, app, feeds)  # as a set: chunked claims, batched 304s
     if app.config.dry_run_all:
         await asyncio.to_thread(show_due, app)
         return reports
