@@ -9,7 +9,7 @@ store itself (locked, full, unreachable) still fails the whole poll, which its n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,52 +21,25 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from syndicator.article import Article, DeliveryKind, DeliveryState
 from syndicator.sources.clean import clean_text
 from syndicator.store import tables as t
+from syndicator.store.article_rows import (
+    SKIPPED,
+    FeedPolicy,
+    Incoming,
+    NewDelivery,
+    Planned,
+    article_values,
+    insert_article,
+    insert_deliveries,
+    row_to_article,
+    skipped_by,
+)
 from syndicator.store.deliveries import insert_delivery
 from syndicator.store.engine import Store
 
-
-@dataclass(frozen=True)
-class Incoming:
-    article: Article
-    key: str  # identity within the feed (normalised id)
-    url_key: str  # normalised URL: http/https, www and tracking variants collide
-
-
-@dataclass(frozen=True)
-class NewDelivery:
-    target: str
-    recipient: str
-    post_json: str
-    state: str = DeliveryState.PENDING
-    error: str | None = None
-    delay: timedelta = timedelta(0)  # the target's own cancel window
-
-
-class Planned(list[NewDelivery]):
-    """What `make_deliveries` may answer: an article's deliveries and, when the newsroom kept it off every target
-    (syndicator/editorial.py), why: `skipped`. Such an article is recorded in state `skipped` with that reason,
-    not `queued` without deliveries. A plain list means "no editorial objection"."""
-
-    def __init__(self, deliveries: Iterable[NewDelivery] = (), *, skipped: str | None = None) -> None:
-        super().__init__(deliveries)
-        self.skipped = skipped
-
-
-def skipped_by(deliveries: Sequence[NewDelivery]) -> str | None:
-    """Why `deliveries` (an answer of `make_deliveries`) are none at the newsroom's word, else None."""
-    return deliveries.skipped if isinstance(deliveries, Planned) else None
-
-
-SKIPPED = "skipped"  # the article's state when the newsroom kept it off everything (articles.reason says why)
-
-
-@dataclass(frozen=True)
-class FeedPolicy:
-    name: str
-    latest_on_first_run: int | None  # None: all; 0: none; N: the N newest
-    max_age: timedelta | None
-    hold_for: timedelta = timedelta(0)
-    priority: int = 0
+__all__ = [  # the poll's record API, and the row values importers find here
+    "SKIPPED", "FeedPolicy", "Incoming", "NewDelivery", "Planned", "PollOutcome", "queue_skipped", "record_poll",
+    "row_to_article", "skip_unposted", "skipped_by",
+]  # fmt: skip
 
 
 @dataclass
@@ -234,7 +207,7 @@ def _record_item(
     planned = [] if reason else make_deliveries(item)
     opted_out = skipped_by(planned)
     state = "seen" if reason else SKIPPED if opted_out else "queued"
-    article_id = _insert_article(conn, policy.name, item, now, state, reason or opted_out)
+    article_id = insert_article(conn, policy.name, item, now, state, reason or opted_out)
     if reason:
         if not reason.startswith("first poll"):
             out.skipped.append((item.article, reason))
@@ -242,7 +215,7 @@ def _record_item(
     if opted_out:
         out.opted_out.append((article_id, item.article, opted_out))
         return
-    _insert_deliveries(conn, article_id, policy, item.article, now, planned)
+    insert_deliveries(conn, article_id, policy, item.article, now, planned)
     out.new.append((article_id, item.article))
 
 
@@ -259,7 +232,7 @@ def _update_skipped(
     No longer (the tag was removed): queued now, as a new article would be — unless it is older than `max_age`
     by now, which a new article would not be posted for either."""
     values: dict[str, Any] = {"last_seen_at": now, "fingerprint": item.article.fingerprint(), "changed_at": now}
-    values.update(_article_values(item.article))
+    values.update(article_values(item.article))
     why = skipped_by(planned)
     if why:
         values["reason"] = why
@@ -274,7 +247,7 @@ def _update_skipped(
     # conditional: another worker (or the plugin's webhook) may have queued it meanwhile
     changed = conn.execute(update(a).where(a.c.id == row["id"], a.c.state == SKIPPED).values(**values)).rowcount
     if changed and not why:
-        _insert_deliveries(conn, row["id"], policy, item.article, now, planned)
+        insert_deliveries(conn, row["id"], policy, item.article, now, planned)
         out.new.append((row["id"], item.article))
 
 
@@ -291,7 +264,7 @@ def queue_skipped(
             update(a).where(a.c.id == article_id, a.c.state == SKIPPED).values(state="queued", reason=None)
         ).rowcount
         if changed:
-            _insert_deliveries(conn, article_id, policy, article, now, deliveries)
+            insert_deliveries(conn, article_id, policy, article, now, deliveries)
     return bool(changed)
 
 
@@ -434,7 +407,7 @@ def _unchanged(row: RowMapping, item: Incoming, out: PollOutcome) -> bool:
 def _update(conn: Connection, row: RowMapping, item: Incoming, now: datetime, out: PollOutcome) -> None:
     """Record a changed item (`_unchanged` said it is) at once."""
     values: dict[str, Any] = {"last_seen_at": now, "fingerprint": item.article.fingerprint(), "changed_at": now}
-    values.update(_article_values(item.article))
+    values.update(article_values(item.article))
     out.updated.append((row["id"], item.article))
     conn.execute(update(t.articles).where(t.articles.c.id == row["id"]).values(**values))
 
@@ -471,86 +444,3 @@ def _correct(
                 parent_id=row["id"],
             )  # fmt: skip
             out.corrections += 1
-
-
-def _article_values(a: Article) -> dict[str, Any]:
-    return {
-        "url": a.url,
-        "title": a.title,
-        "summary": a.summary,
-        "content_html": a.content_html,
-        "categories": json.dumps(list(a.categories), ensure_ascii=False),
-        "language": a.language,
-        "author": a.author,
-        "image_url": a.image_url,
-        "published_at": a.published,
-        "updated_at": a.updated,
-    }
-
-
-def _insert_article(conn: Connection, feed: str, item: Incoming, now: datetime, state: str, reason: str | None) -> int:
-    result = conn.execute(
-        insert(t.articles).values(
-            feed=feed,
-            key=item.key,
-            url_key=item.url_key,
-            guid=item.article.id,
-            fingerprint=item.article.fingerprint(),
-            first_seen_at=now,
-            last_seen_at=now,
-            state=state,
-            reason=reason,
-            **_article_values(item.article),
-        )
-    )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
-
-
-def _insert_deliveries(
-    conn: Connection,
-    article_id: int,
-    policy: FeedPolicy,
-    article: Article,
-    now: datetime,
-    deliveries: list[NewDelivery],
-) -> None:
-    not_before = now + policy.hold_for
-    if article.published and article.published > not_before:
-        not_before = article.published  # scheduled/future-dated: not before its time
-    if not deliveries:
-        return
-    conn.execute(
-        _INSERT_DELIVERY,
-        [
-            {
-                "article_id": article_id, "feed": policy.name, "target": d.target, "recipient": d.recipient,
-                "generation": 0, "kind": DeliveryKind.POST, "parent_id": None, "state": d.state,
-                "priority": policy.priority, "manual": False, "post": d.post_json, "published_at": article.published,
-                "not_before": max(not_before, now + d.delay), "attempts": 0, "created_at": now, "updated_at": now,
-                "error_class": "render" if d.error else None, "last_error": d.error,
-            }
-            for d in deliveries
-        ],
-    )  # fmt: skip
-
-
-# one executemany for an article's deliveries (built once: a statement costs more to build than to run)
-_INSERT_DELIVERY = insert(t.deliveries)
-
-
-def row_to_article(row: RowMapping) -> Article:
-    return Article(
-        id=row["guid"],
-        feed=row["feed"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        content_html=row["content_html"],
-        categories=tuple(json.loads(row["categories"] or "[]")),
-        language=row["language"],
-        author=row["author"],
-        published=row["published_at"],
-        updated=row["updated_at"],
-        image_url=row["image_url"],
-    )
