@@ -1,16 +1,21 @@
-"""A whole cycle as the publisher runs it: N feeds × config/example.toml's 16 targets (dry runs), one new article
+"""A whole cycle as the publisher runs it: N feeds × config/example.toml's 18 targets (dry runs), one new article
 per feed, polled and every delivery dispatched — on SQLite and on PostgreSQL — and the unchanged-feed path, each
 beside a plain feedparser loop over the same feeds in the same run.
 
     python bench/bench_cycle.py [--feeds 300] [--unchanged 1000] [--stores sqlite,postgres] [--rounds 1]
+                                [--paths worker,set]
     python bench/bench_cycle.py --profile sqlite     # cProfile of one changed cycle, top functions
+
+Two poll paths: `worker` is the worker's scheduler job for every feed at once (`Worker.scheduled_poll`, a thread
+each); `set` is `syndicator.poll_set.poll_feeds` (chunked claims, a pool of 16 fetches, batched 304 writes).
+The `cpu vs` column is the ratio of CPU times (steadier than wall time when other processes load the cores).
 
 A local site (bench/_feedsite.py, its own process) serves WordPress-shaped feeds of 20 items (~100 KB a feed).
 
 * changed — the first poll records every feed's 20 items as seen; then every feed gets one new item, and the
   timed cycle is the worker's job for every feed at once (`Worker.scheduled_poll`: conditional GET, parse,
-  record, render and queue 16 deliveries) followed by the dispatcher until the outbox is empty
-  (`Dispatcher.run_once` until it attempts nothing, as `syndicator poll` does): N × 16 deliveries recorded sent.
+  record, render and queue 18 deliveries) followed by the dispatcher until the outbox is empty
+  (`Dispatcher.run_once` until it attempts nothing, as `syndicator poll` does): N × 18 deliveries recorded sent.
 * unchanged — every feed answers 304: the worker's job for every feed at once.
 * feedparser loop — `feedparser.parse(url, etag=…)` for each feed one after another and a set of seen ids: the
   loop a plain bot is. It parses and remembers; it renders, stores and sends nothing.
