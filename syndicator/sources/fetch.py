@@ -140,7 +140,12 @@ def _pooled() -> urllib3.PoolManager:
     with _pool_lock:
         if _pool is None:
             # block=False: a burst beyond POOL_PER_HOST opens extra connections rather than waiting for one
-            _pool = urllib3.PoolManager(num_pools=POOL_HOSTS, maxsize=POOL_PER_HOST, block=False)
+            import certifi  # the CA bundle requests verified feeds with, so HTTPS trusts exactly the same roots
+
+            _pool = urllib3.PoolManager(
+                num_pools=POOL_HOSTS, maxsize=POOL_PER_HOST, block=False, cert_reqs="CERT_REQUIRED",
+                ca_certs=certifi.where(),
+            )  # fmt: skip
         return _pool
 
 

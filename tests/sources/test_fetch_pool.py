@@ -4,7 +4,11 @@ from a requests session (credentials in the URL, proxies, netrc) goes through a 
 from __future__ import annotations
 
 import base64
+import shutil
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +89,37 @@ def test_a_proxy_in_the_environment_is_honoured(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("NO_PROXY", "")
     assert fetch("http://feeds.example.test/feed/").body == FEED
     assert seen == ["http://feeds.example.test/feed/"]
+
+
+@pytest.fixture
+def tls_feed(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with LocalServer() as server:
+        server.routes["/feed/"] = lambda h: h.reply(200, FEED)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+        server._httpd.socket = context.wrap_socket(server._httpd.socket, server_side=True)
+        yield server.url.replace("http://", "https://") + "/feed/", tmp_path / "cert.pem"
+
+
+def test_https_feeds_are_verified_against_the_bundle_requests_used(
+    tls_feed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert = tls_feed
+    monkeypatch.setattr(fetch_module, "_pool", None)
+    with pytest.raises(FeedError) as err:  # a self-signed certificate is not in certifi's bundle
+        fetch(url, timeout=5)
+    assert err.value.reason == "unreachable"
+    import certifi
+
+    monkeypatch.setattr(certifi, "where", lambda: str(cert))  # a bundle that holds it: trusted
+    monkeypatch.setattr(fetch_module, "_pool", None)
+    assert fetch(url, timeout=5).body == FEED
+    monkeypatch.setattr(fetch_module, "_pool", None)  # the next test gets a pool with the real bundle
