@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from syndicator.app import App
 from syndicator.config import FeedSettings
@@ -24,7 +24,7 @@ from syndicator.health import fault_of
 from syndicator.logs import redactor
 from syndicator.polling import Pending, PollReport, poll_claimed, poll_lease
 from syndicator.store.faults import store_fault
-from syndicator.store.feeds import FeedState, Finished, claim_feeds, finish_polls
+from syndicator.store.feeds import FeedState, Finished, claim_feed, claim_feeds, finish_polls
 
 FETCHES = 16  # polls in flight at once: network-bound, as the worker's threads (worker.WORKER_THREADS)
 CHUNK = FETCHES  # feeds claimed per statement
@@ -88,14 +88,25 @@ def _claim_and_start(
         if state is None:
             reports[feed.name] = PollReport(feed.name, "busy")
         else:
-            out.add(pool.submit(_guarded, app, feed, state, now, started))
+            out.add(pool.submit(_guarded, app, feed, state, now, started, lease))
     return out
 
 
-def _guarded(app: App, feed: FeedSettings, state: FeedState, now: datetime, started: float) -> PollReport | Pending:
+def _guarded(
+    app: App, feed: FeedSettings, state: FeedState, now: datetime, started: float, lease: timedelta
+) -> PollReport | Pending:
     """poll_claimed, and what escapes it (the store refusing what it records outside its own transaction, a
-    bug) as one feed.failed line, as worker.poll_safely does for a poll on its own; the lease then expires."""
+    bug) as one feed.failed line, as worker.poll_safely does for a poll on its own; the lease then expires.
+
+    A poll that waited for a thread so long (slow feeds ahead of it) that what is left of its lease would not
+    cover the poll itself takes its lease again first; if another worker took the feed meanwhile, it is busy."""
     try:
+        waited = timedelta(seconds=time.monotonic() - started)
+        if lease - waited < poll_lease(feed):
+            retaken = claim_feed(app.store, feed.name, worker=app.worker_id, now=app.clock(), lease=poll_lease(feed))
+            if retaken is None:
+                return PollReport(feed.name, "busy")
+            state = retaken
         return poll_claimed(app, feed, state, now=now, started=started)
     except Exception as exc:
         if store_fault(exc) is not None:

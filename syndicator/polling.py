@@ -323,10 +323,13 @@ def poll_claimed(
         if fault is not None:
             error = f"store: {fault.message}"
             return _failed(feed, now, next_poll, error, started=started, reason="store", cause=fault.cause)
-        return _failed(feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}"[:500], started=started)
+        return _failed(feed, now, next_poll, f"store: {exc.__class__.__name__}: {exc}", started=started)
     _log_outcome(feed, outcome, len(items), time.monotonic() - started)
     skipped = len(outcome.skipped) + len(outcome.opted_out)  # opted out: editorial.plan logged each
     return PollReport(feed.name, "ok", len(items), len(outcome.new), len(outcome.updated), skipped)
+
+
+ERROR_CHARS = 500  # a feed's last error as kept in its row, logged and shown by `status`
 
 
 def _failed(
@@ -339,6 +342,9 @@ def _failed(
     reason: str | None = None,
     cause: str | None = None,
 ) -> Pending:
+    # what a server or a library said is text from outside: no NUL, control character or lone surrogate the store
+    # cannot hold (a batch of polls' rows is written in one transaction: one unstorable error would fail them all)
+    error = clean_text(error, ERROR_CHARS)
     event = FeedFailed(
         feed=feed.name,
         error=error,

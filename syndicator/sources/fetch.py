@@ -120,18 +120,24 @@ POOL_PER_HOST = 32  # kept-alive connections per host: the worker's poll threads
 _pool_lock = threading.Lock()
 _pool: urllib3.PoolManager | None = None
 _environment_routes: bool | None = None
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # what requests reads for its trust roots
 
 
 def _poolable(url: str) -> bool:
     """Whether the lean pool fetches `url` exactly as a requests session would: no credentials in the URL (requests
-    sends them as Basic auth), and no proxy or netrc in the process's environment (read once: a daemon's
+    sends them as Basic auth), and no proxy, netrc or CA bundle of the operator's own (`REQUESTS_CA_BUNDLE`,
+    `CURL_CA_BUNDLE`: a private CA requests trusts) in the process's environment (read once: a daemon's
     environment does not change)."""
     global _environment_routes
     if "@" in urlsplit(url).netloc:
         return False
     if _environment_routes is None:
         netrc = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
-        _environment_routes = bool(urllib.request.getproxies_environment()) or os.path.exists(netrc)
+        _environment_routes = (
+            bool(urllib.request.getproxies_environment())
+            or os.path.exists(netrc)
+            or any(os.environ.get(name) for name in CA_BUNDLE_VARIABLES)
+        )
     return not _environment_routes
 
 

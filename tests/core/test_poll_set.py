@@ -211,3 +211,54 @@ def test_polls_in_flight_at_once_share_their_writes_with_poll_feeds_results(
     lease = timedelta(minutes=1)
     got = _claim_many(app.store, [_Claim("f1", "w1", later, lease), _Claim("f1", "w1", later, lease)])
     assert got[0] is not None and got[1] is None
+
+
+def test_a_servers_unstorable_status_text_does_not_fail_the_feeds_batched_with_it(
+    server: LocalServer, store_url: str
+) -> None:
+    """A reason phrase with a NUL (PostgreSQL refuses it in text) is cleaned before it reaches a row: the other
+    feeds of the batch are written and their leases released."""
+    Site(server, 2)
+
+    def nul(handler: Handler) -> None:
+        handler.wfile.write(b"HTTP/1.1 500 bad\x00reason\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        handler.close_connection = True
+
+    server.routes["/broken.rss"] = nul
+    clock = [NOW]
+    app = make_app(server, store_url, 2, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    poll_feeds(app, app.config.feeds)
+    clock[0] = NOW + timedelta(minutes=1)
+    reports = {r.feed: r for r in poll_feeds(app, app.config.feeds)}
+    assert (reports["f0"].status, reports["f1"].status, reports["broken"].status) == ("not_modified",) * 2 + ("failed",)
+    assert "\x00" not in (reports["broken"].error or "")
+    state = rows(app)
+    assert state["f0"].last_status == "not_modified" and state["broken"].last_status == "failed"
+    assert all(r.lease_owner is None for r in state.values())
+
+
+def test_a_poll_that_waited_past_its_lease_takes_it_again_or_leaves_the_feed_to_its_new_holder(
+    server: LocalServer, store_url: str
+) -> None:
+    import time
+
+    from syndicator.store.feeds import FeedState
+
+    Site(server, 2)
+    clock = [NOW]
+    app = make_app(server, store_url, 2, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    f0, f1 = app.config.feed("f0"), app.config.feed("f1")
+    lease = timedelta(seconds=60)
+    for feed in (f0, f1):
+        assert claim_feed(app.store, feed.name, worker=app.worker_id, now=NOW, lease=lease) is not None
+    clock[0] = NOW + timedelta(minutes=5)  # both leases ran out while the polls waited for a thread
+    assert claim_feed(app.store, "f1", worker="w2", now=clock[0], lease=lease) is not None  # another worker took f1
+    long_ago = time.monotonic() - 300
+    state0, state1 = (FeedState(n, None, None, False, None, None) for n in ("f0", "f1"))
+    assert poll_set._guarded(app, f1, state1, NOW, long_ago, lease).status == "busy"  # type: ignore[union-attr]
+    assert rows(app)["f1"].lease_owner == "w2"
+    got = poll_set._guarded(app, f0, state0, NOW, long_ago, lease)  # nobody took f0: its lease is taken again
+    assert isinstance(got, poll_set.PollReport) and got.status == "ok"
+    assert (rows(app)["f0"].last_status, rows(app)["f0"].lease_owner) == ("ok", None)  # polled, released

@@ -30,7 +30,8 @@ def server() -> Iterator[LocalServer]:
 def fresh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool decides once per process whether the environment routes requests: tests decide again."""
     monkeypatch.setattr(fetch_module, "_environment_routes", None)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NETRC"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NETRC",
+                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", "/nonexistent-home-for-tests")  # no ~/.netrc
 
@@ -123,3 +124,12 @@ def test_https_feeds_are_verified_against_the_bundle_requests_used(
     monkeypatch.setattr(fetch_module, "_pool", None)
     assert fetch(url, timeout=5).body == FEED
     monkeypatch.setattr(fetch_module, "_pool", None)  # the next test gets a pool with the real bundle
+
+
+def test_an_operators_own_ca_bundle_is_trusted_as_requests_trusted_it(
+    tls_feed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REQUESTS_CA_BUNDLE (a private CA): the feed goes through requests, which reads it, not the certifi pool."""
+    url, cert = tls_feed
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    assert fetch(url, timeout=5).body == FEED
