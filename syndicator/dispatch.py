@@ -311,9 +311,16 @@ class Dispatcher:
             )  # fmt: skip
             receipts: list[Sent] = []
             try:
-                await asyncio.gather(*(self._call_one(target, d, receipts) for d in started))
+                # every call runs to its end, whatever another raises (the store refusing its failure): the
+                # wave's receipts are all recorded before that error goes on, none left `sending` to turn unknown
+                results = await asyncio.gather(
+                    *(self._call_one(target, d, receipts) for d in started), return_exceptions=True
+                )
             finally:
                 await self.outcomes.receipts(target, receipts, batch)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
         finally:
             self.in_flight.difference_update(ids)
         # held back: the refused one first (still claimed when its wait is short), then those behind it
@@ -330,7 +337,15 @@ class Dispatcher:
         failure is recorded here, at once."""
         attempt = d.attempts + 1
         try:
-            receipt = await self.call(target, self.publisher(target), d)
+            publisher = self.publisher(target)
+        except Exception as exc:  # before any call: nothing left, so it is retried, not unknown
+            why = Transient(
+                f"the publisher could not be made: {redactor(repr(exc))}", code="publisher", maybe_sent=False
+            )
+            await self.outcomes.failed(target, d, why, attempt)
+            return
+        try:
+            receipt = await self.call(target, publisher, d)
         except PublishError as exc:
             await self.outcomes.failed(target, d, exc, attempt)
             return
