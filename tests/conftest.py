@@ -108,3 +108,23 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     url: str = request.getfixturevalue("pg_database")
     _reset_pg(url)
     return url
+
+
+# ── reports that cross to the xdist controller ─────────────────────────────────────────────────────────────
+def _utf8(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (tests feed them to the program on purpose) as `\\udxxx`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A report whose captured log or failure text holds a lone surrogate cannot be sent from an xdist worker
+    (execnet: "strings must be utf-8 encodable"): the whole run would end in an INTERNALERROR instead of telling
+    which test did what. Such text is escaped here, in the worker, before it is sent."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report.sections = [(title, _utf8(content)) for title, content in report.sections]
+    if report.longrepr is not None:
+        shown = str(report.longrepr)
+        if _utf8(shown) != shown:
+            report.longrepr = _utf8(shown)
