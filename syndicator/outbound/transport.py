@@ -63,7 +63,7 @@ def _left(deadline: float) -> float:
     return left
 
 
-class _DeadlineSocket:
+class DeadlineSocket:
     """A connected socket whose every blocking operation waits at most until the deadline.
 
     http.client reads the status line and headers with many recv calls under one socket timeout, so a server
@@ -71,20 +71,20 @@ class _DeadlineSocket:
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
-        self._deadline = deadline
+        self.deadline = deadline
         self._files = 0
         self._closed = False
 
     def recv_into(self, buffer: Any, *args: Any) -> int:
-        self._sock.settimeout(_left(self._deadline))
+        self._sock.settimeout(_left(self.deadline))
         return self._sock.recv_into(buffer, *args)
 
     def recv(self, *args: Any) -> bytes:
-        self._sock.settimeout(_left(self._deadline))
+        self._sock.settimeout(_left(self.deadline))
         return self._sock.recv(*args)
 
     def sendall(self, data: Any, *args: Any) -> None:
-        self._sock.settimeout(_left(self._deadline))  # sendall's timeout bounds the whole call (Python >= 3.5)
+        self._sock.settimeout(_left(self.deadline))  # sendall's timeout bounds the whole call (Python >= 3.5)
         self._sock.sendall(data, *args)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
@@ -325,7 +325,7 @@ class OutboundGuard:
             conn = self._connection(checked, address, deadline)
             try:
                 conn.connect()
-                conn.sock = cast(socket.socket, _DeadlineSocket(cast(socket.socket, conn.sock), deadline))
+                conn.sock = cast(socket.socket, DeadlineSocket(cast(socket.socket, conn.sock), deadline))
             except _NETWORK_ERRORS as exc:
                 conn.close()
                 failure = _failure(exc, deadline, timeout, f"cannot connect to {checked.host}", where)

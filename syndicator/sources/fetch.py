@@ -40,10 +40,12 @@ from urllib.request import url2pathname
 
 import requests
 import urllib3
+import urllib3.connection
 import urllib3.exceptions
 
 from syndicator.errors import FeedError
 from syndicator.outbound import USER_AGENT, OutboundError, OutboundGuard, host_of, shown
+from syndicator.outbound.transport import DeadlineSocket
 
 __all__ = ["MAX_REDIRECTS", "USER_AGENT", "FetchResult", "fetch"]
 
@@ -141,6 +143,48 @@ def _poolable(url: str) -> bool:
     return not _environment_routes
 
 
+class _FetchDeadline(threading.local):
+    """When the fetch this thread is making must end (time.monotonic()), for the pooled connection it uses."""
+
+    at: float = 0.0
+
+
+_this_fetch = _FetchDeadline()
+
+
+class _DeadlineBound:
+    """A pooled connection whose socket waits, in each blocking operation, only for the time its current fetch has
+    left: a per-read timeout alone lets a server that sends one header byte just before each timeout hold a
+    fetch for ever (http.client reads the status line and headers with many reads)."""
+
+    sock: object
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self.sock = DeadlineSocket(self.sock, _this_fetch.at)  # type: ignore[arg-type]
+
+    def request(self, *args: object, **kwargs: object) -> None:
+        if isinstance(self.sock, DeadlineSocket):  # a kept-alive connection: this fetch's deadline now
+            self.sock.deadline = _this_fetch.at
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(_DeadlineBound, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineBound, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
 def _pooled() -> urllib3.PoolManager:
     global _pool
     with _pool_lock:
@@ -148,14 +192,17 @@ def _pooled() -> urllib3.PoolManager:
             # block=False: a burst beyond POOL_PER_HOST opens extra connections rather than waiting for one
             import certifi  # the CA bundle requests verified feeds with, so HTTPS trusts exactly the same roots
 
-            _pool = urllib3.PoolManager(
+            pool = urllib3.PoolManager(
                 num_pools=POOL_HOSTS, maxsize=POOL_PER_HOST, block=False, cert_reqs="CERT_REQUIRED",
                 ca_certs=certifi.where(),
             )  # fmt: skip
+            pool.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+            _pool = pool
         return _pool
 
 
 def _send_pooled(url: str, headers: dict[str, str], remaining: float) -> urllib3.BaseHTTPResponse:
+    _this_fetch.at = time.monotonic() + remaining  # the connection's reads and writes end there (its body's too)
     try:
         return _pooled().request(
             "GET",

@@ -4,6 +4,7 @@ from a requests session (credentials in the URL, proxies, netrc) goes through a 
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import ssl
 import subprocess
@@ -133,3 +134,28 @@ def test_an_operators_own_ca_bundle_is_trusted_as_requests_trusted_it(
     url, cert = tls_feed
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     assert fetch(url, timeout=5).body == FEED
+
+
+def test_a_server_dripping_its_headers_is_cut_at_the_fetchs_deadline(server: LocalServer) -> None:
+    """One header byte every 0.2 s never trips a per-read timeout; the fetch's one deadline (1 s) cuts it, where the
+    drip would take 20 s. The connection stays usable for the next fetch."""
+    import time
+
+    def drip(handler: Handler) -> None:
+        with contextlib.suppress(OSError):
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            handler.wfile.flush()
+            for _ in range(100):
+                handler.wfile.write(b"X")
+                handler.wfile.flush()
+                time.sleep(0.2)
+        handler.close_connection = True
+
+    server.routes["/drip/"] = drip
+    server.routes["/feed/"] = lambda h: h.reply(200, FEED)
+    started = time.monotonic()
+    with pytest.raises(FeedError) as err:
+        fetch(f"{server.url}/drip/", timeout=1)
+    assert err.value.reason == "timeout"
+    assert time.monotonic() - started < 6  # the drip alone: 20 s
+    assert fetch(f"{server.url}/feed/", timeout=5).body == FEED
