@@ -125,7 +125,7 @@ class Outcomes:
             preview.update(preview_extra(d.post))
         delay = round((done - d.published_at).total_seconds(), 3) if d.published_at else None
         summed = False
-        if batch is not None and batched(target, d):
+        if batch is not None and batched(target, d) and not batch.shows_alone(d):
             batch.add(d, done, delay)
             summed = True
         self.emit(DeliverySent(delay_seconds=delay, extra=preview, batched=summed, **ids))  # type: ignore[arg-type]

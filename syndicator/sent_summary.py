@@ -1,10 +1,12 @@
 """Many sends, one log line: where a line per send adds nothing, a lane sums its sends up in one
 `delivery.sent_batch` line.
 
-Which sends: a dry run's (nothing was posted; 300 feeds × 18 dry-run targets made 5,400 lines of full post text,
-most of a cycle's time) and a fan-out's messages (one per recipient: a broadcast to 10,000 numbers made 10,000
-lines, each with a phone number in it). A real post to a channel, a page or an account keeps its own
-`delivery.sent` line with its remote id and URL: "post X went out at URL" is what operators look for.
+Which sends: a dry run's beyond the first DRY_RUN_SHOWN of a lane (a dry run is for reading what would be posted,
+so the first ones keep their own line with the post's text — a newcomer's first `syndicator poll` shows every post;
+but 300 feeds × 18 dry-run targets made 5,400 lines of full post text, most of a cycle's time) and a fan-out's
+messages (one per recipient: a broadcast to 10,000 numbers made 10,000 lines, each with a phone number in it). A
+real post to a channel, a page or an account keeps its own `delivery.sent` line with its remote id and URL: "post X
+went out at URL" is what operators look for.
 
 Each send is still its own `DeliverySent` event — metrics and alerts count every one — logged at debug, so
 `--log-level debug` shows each dry-run post's text (or `syndicator preview`). A lane's line is written when the
@@ -23,6 +25,7 @@ from syndicator.events import DeliveriesSent
 from syndicator.store.deliveries import Delivery
 
 MAX_SENDS = 1000  # a line's sends at most (a dry run's whole claim)
+DRY_RUN_SHOWN = 10  # a dry-run lane's first sends shown each in a line of its own, with the post's text
 EVERY = timedelta(seconds=10)  # a line at least this often while a lane sends
 MAX_SPANS = 50  # id ranges written in a line; the rest is counted ("… +N more")
 
@@ -60,7 +63,15 @@ class SentBatch:
 
     def __init__(self, target: TargetSettings) -> None:
         self.target = target
+        self.shown = 0  # dry-run sends of this lane given a line of their own
         self._clear()
+
+    def shows_alone(self, d: Delivery) -> bool:
+        """Whether this dry-run send keeps a line of its own (one of the lane's first DRY_RUN_SHOWN)."""
+        if not self.target.dry_run or self.shown >= DRY_RUN_SHOWN:
+            return False
+        self.shown += 1
+        return True
 
     def _clear(self) -> None:
         self.deliveries: list[int] = []

@@ -34,11 +34,12 @@ def test_poll_status_history_on_the_sample(cfg: str, capsys: pytest.CaptureFixtu
     assert "sample: ok — 10 items, 3 new" in out.out
     docs = [json.loads(line) for line in out.err.splitlines()]
     events = [doc["event"] for doc in docs]
-    # the sample's targets are dry runs: each target's sends are one `delivery.sent_batch` line (issue 14)
-    batches = [doc for doc in docs if doc["event"] == "delivery.sent_batch"]
-    assert events.count("article.new") == 3 and "delivery.sent" not in events
-    assert sorted(b["target"] for b in batches) == ["facebook", "telegram", "whatsapp", "x"]
-    assert [b["sent"] for b in batches] == [3, 3, 3, 3] and all(b["dry_run"] for b in batches)
+    # the sample's targets are dry runs: a newcomer sees each post it would make, with its text (a lane's first
+    # ten dry-run sends have their own line; only beyond them is a lane summed up in `delivery.sent_batch`)
+    sent = [doc for doc in docs if doc["event"] == "delivery.sent"]
+    assert events.count("article.new") == 3 and "delivery.sent_batch" not in events
+    assert sorted(d["target"] for d in sent) == sorted(["facebook", "telegram", "whatsapp", "x"] * 3)
+    assert all(d["dry_run"] and d["text"] for d in sent)
     status = run_json(capsys, "--config", cfg, "status", "--json")
     assert isinstance(status, dict)
     assert [t["sent"] for t in status["targets"]] == [3, 3, 3, 3]

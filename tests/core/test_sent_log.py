@@ -129,6 +129,13 @@ def send_all(app: App) -> list[ev.Event]:
     return seen
 
 
+@pytest.fixture
+def all_summed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No dry-run send shown alone: every one goes into its lane's line."""
+    monkeypatch.setattr(sent_summary, "DRY_RUN_SHOWN", 0)
+
+
+@pytest.mark.usefixtures("all_summed")
 def test_a_real_post_has_its_own_line_dry_runs_and_fan_out_one_line_per_lane(app: App, json_log: Any) -> None:
     out = json_log("info")
     seen = send_all(app)
@@ -151,6 +158,7 @@ def test_a_real_post_has_its_own_line_dry_runs_and_fan_out_one_line_per_lane(app
     assert "text" not in out.getvalue()  # no post text at info: the dry-run texts are debug lines
 
 
+@pytest.mark.usefixtures("all_summed")
 def test_at_debug_each_batched_send_has_its_line_too_with_the_dry_run_text(app: App, json_log: Any) -> None:
     out = json_log("debug")
     send_all(app)
@@ -163,6 +171,7 @@ def test_at_debug_each_batched_send_has_its_line_too_with_the_dry_run_text(app: 
     assert sum(d["sent"] for d in lines(out, "delivery.sent_batch")) == 12
 
 
+@pytest.mark.usefixtures("all_summed")
 def test_a_long_lane_writes_its_line_as_it_goes(app: App, json_log: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sent_summary, "MAX_SENDS", 2)
     out = json_log("info")
@@ -170,6 +179,26 @@ def test_a_long_lane_writes_its_line_as_it_goes(app: App, json_log: Any, monkeyp
     wa = [d["sent"] for d in lines(out, "delivery.sent_batch") if d["target"] == "wa"]
     assert wa == [8, 1]  # a fan-out wave of 8 (FANOUT_WAVE), then the last message when the lane ends
     assert [d["sent"] for d in lines(out, "delivery.sent_batch") if d["target"] == "dry"] == [3]  # one wave
+
+
+def test_a_dry_runs_first_posts_are_shown_each_with_its_text_the_rest_summed(
+    app: App, json_log: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dry run is for reading what would be posted: a lane's first DRY_RUN_SHOWN sends keep their own info line
+    with the text (a newcomer's first poll shows every post); beyond them, the lane's line sums them up."""
+    out = json_log("info")
+    send_all(app)
+    dry = [d for d in lines(out, "delivery.sent") if d["target"] == "dry"]
+    assert len(dry) == 3 and all(d["level"] == "info" and d["dry_run"] is True and d["text"] for d in dry)
+    assert "dry" not in {d["target"] for d in lines(out, "delivery.sent_batch")}
+
+
+def test_beyond_the_shown_ones_a_dry_run_is_summed(app: App, json_log: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sent_summary, "DRY_RUN_SHOWN", 2)
+    out = json_log("info")
+    send_all(app)
+    assert len([d for d in lines(out, "delivery.sent") if d["target"] == "dry"]) == 2
+    assert [d["sent"] for d in lines(out, "delivery.sent_batch") if d["target"] == "dry"] == [1]
 
 
 def test_spans_are_sorted_ranges_and_capped() -> None:
