@@ -53,6 +53,7 @@ __all__ = [
     "Event",
     "FeedFailed",
     "FeedPolled",
+    "FeedsUnchanged",
     "Handler",
     "RateLimitWait",
     "RenderFailed",
@@ -109,6 +110,22 @@ class FeedPolled(Event):
     first_poll: bool | None = field(default=None, metadata=_OPTIONAL)
     not_modified: bool = False
     duration_seconds: float | None = field(default=None, metadata=_OPTIONAL)
+    # told in its set poll's FeedsUnchanged line, so its own line is a debug one (a 304 of many)
+    batched: bool = field(default=False, metadata=_HIDDEN)
+
+    def log_level(self) -> int:
+        return DEBUG if self.batched else INFO
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedsUnchanged(Event):
+    """Many feeds of one set poll answered 304 (`feed.unchanged_batch`): one line for them, each also a
+    `FeedPolled` of its own (logged at debug; metrics and health count every one)."""
+
+    name: ClassVar[str] = "feed.unchanged_batch"
+    feeds: int
+    names: str  # the first NAMES_SHOWN feed names, then "… +N more"
+    duration_seconds_max: float | None = field(default=None, metadata=_OPTIONAL)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from syndicator.app import App
 from syndicator.config import FeedSettings
-from syndicator.events import Event, FeedFailed, emit
+from syndicator.events import Event, FeedFailed, FeedPolled, FeedsUnchanged, emit
 from syndicator.health import fault_of
 from syndicator.logs import redactor
 from syndicator.polling import Pending, PollReport, poll_claimed, poll_lease
@@ -31,6 +32,7 @@ CHUNK = FETCHES  # feeds claimed per statement
 MAX_WAITING = 2 * FETCHES  # claimed, not finished: a new chunk is claimed only below this
 FLUSH_EVERY = 128  # finished rows written per batch at most
 FLUSH_AFTER = 0.5  # seconds a finished row waits for its batch at most
+NAMES_SHOWN = 20  # feed names a batch's feed.unchanged_batch line lists; the rest are counted
 
 
 def poll_feeds(app: App, feeds: Sequence[FeedSettings], *, fetches: int = FETCHES) -> list[PollReport]:
@@ -124,9 +126,23 @@ def _flush(app: App, batch: list[Pending], reports: dict[str, PollReport]) -> No
         for pending in batch:
             reports[pending.finished.name] = _store_failed(pending.finished.name, exc)
         return
+    unchanged = [p.event for p in batch if isinstance(p.event, FeedPolled) and p.event.not_modified]
+    summed = len(unchanged) > 1  # one 304 keeps its own line; many are one line (each still its own event)
     for pending in batch:
-        emit(pending.event)
+        event = pending.event
+        if summed and isinstance(event, FeedPolled) and event.not_modified:
+            event = replace(event, batched=True)
+        emit(event)
         reports[pending.finished.name] = pending.report
+    if summed:
+        emit(_unchanged_line(unchanged))
+
+
+def _unchanged_line(polled: list[FeedPolled]) -> FeedsUnchanged:
+    names = [e.feed for e in polled]
+    shown = ",".join(names[:NAMES_SHOWN]) + (f",… +{len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+    durations = [e.duration_seconds for e in polled if e.duration_seconds is not None]
+    return FeedsUnchanged(feeds=len(polled), names=shown, duration_seconds_max=max(durations) if durations else None)
 
 
 def _store_failed(name: str, exc: BaseException) -> PollReport:

@@ -262,3 +262,37 @@ def test_a_poll_that_waited_past_its_lease_takes_it_again_or_leaves_the_feed_to_
     got = poll_set._guarded(app, f0, state0, NOW, long_ago, lease)  # nobody took f0: its lease is taken again
     assert isinstance(got, poll_set.PollReport) and got.status == "ok"
     assert (rows(app)["f0"].last_status, rows(app)["f0"].lease_owner) == ("ok", None)  # polled, released
+
+
+def test_many_304s_are_one_line_each_still_its_own_event(server: LocalServer, store_url: str) -> None:
+    """A set poll's unchanged feeds are told in one `feed.unchanged_batch` line; each 304 is still a FeedPolled
+    (metrics and health count every one), logged at debug."""
+    from syndicator.events import FeedsUnchanged
+
+    Site(server, 5)
+    clock = [NOW]
+    app = make_app(server, store_url, 5, clock)
+    ensure_feeds(app.store, {f.name: f.url for f in app.config.feeds})
+    poll_feeds(app, app.config.feeds)
+    clock[0] = NOW + timedelta(minutes=1)
+    got: list[Event] = []
+    undo = subscribe(got.append)
+    try:
+        poll_feeds(app, app.config.feeds)
+    finally:
+        undo()
+    polled = [e for e in got if isinstance(e, FeedPolled)]
+    assert sorted(e.feed for e in polled) == [f"f{i}" for i in range(5)]
+    assert all(e.not_modified and e.batched and e.log_level() < 20 for e in polled)
+    lines = [e for e in got if isinstance(e, FeedsUnchanged)]
+    assert sum(e.feeds for e in lines) == 5 and all(e.log_level() == 20 for e in lines)
+    assert sorted(",".join(e.names for e in lines).split(",")) == [f"f{i}" for i in range(5)]
+    assert [e.feed for e in got if isinstance(e, FeedFailed)] == ["broken"]  # a failure keeps its own line
+
+
+def test_the_unchanged_line_counts_past_the_names_it_shows() -> None:
+    polled = [
+        FeedPolled(feed=f"feed{i}", items=0, new=0, not_modified=True, duration_seconds=i / 100) for i in range(25)
+    ]
+    line = poll_set._unchanged_line(polled)
+    assert line.feeds == 25 and line.names.endswith(",… +5 more") and line.duration_seconds_max == 0.24
