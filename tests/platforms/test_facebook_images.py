@@ -33,12 +33,6 @@ def fake() -> Iterator[FakeFacebook]:
 
 
 @pytest.fixture
-def host() -> Iterator[ImageHost]:
-    with ImageHost() as server:
-        yield server
-
-
-@pytest.fixture
 def image(host: ImageHost) -> str:
     return host.add("/img/budget.jpg", noise(64, 48))
 

@@ -30,12 +30,6 @@ def fake() -> Iterator[FakeMastodon]:
 
 
 @pytest.fixture
-def host() -> Iterator[ImageHost]:
-    with ImageHost() as server:
-        yield server
-
-
-@pytest.fixture
 async def make(fake: FakeMastodon, host: ImageHost) -> AsyncIterator[MakePublisher]:
     made: list[MastodonPublisher] = []
 

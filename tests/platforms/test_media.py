@@ -5,7 +5,6 @@ HTTP through the outbound guard."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from PIL import Image
@@ -15,13 +14,6 @@ from syndicator.outbound import OutboundGuard
 from syndicator.platforms.media import ImageRules, NoImage, ready_image
 from tests.fakes.images import ImageHost, dimensions, flat, noise
 from tests.fakes.server import Response
-
-
-@pytest.fixture
-def host() -> Iterator[ImageHost]:
-    with ImageHost() as server:
-        yield server
-
 
 # -- images.fit: the limits besides bytes ----------------------------------------------------------------------
 

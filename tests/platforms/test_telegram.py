@@ -60,13 +60,6 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-def host() -> Iterator[ImageHost]:
-    """The publisher's images, on 127.0.0.1: reachable only through the outbound allowlist."""
-    with ImageHost() as server:
-        yield server
-
-
-@pytest.fixture
 def image(host: ImageHost) -> str:
     return host.add("/img/lead.jpg", noise(64, 48))
 

@@ -33,12 +33,6 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-def host() -> Iterator[ImageHost]:
-    with ImageHost() as server:
-        yield server
-
-
-@pytest.fixture
 async def make(fake: FakeTelegram, host: ImageHost) -> AsyncIterator[MakePublisher]:
     made: list[TelegramPublisher] = []
 

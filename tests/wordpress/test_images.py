@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 from datetime import timedelta
 
 import pytest
@@ -17,19 +16,10 @@ from syndicator.article import Post
 from syndicator.images import ImageLimits, ImageProblem, fit
 from syndicator.platforms.twitter import publisher as x_publisher
 from syndicator.polling import poll_feed
+from tests.fakes.images import noise as photo
 from tests.fakes.twitter import FakeX
 from tests.wordpress.fake import FakeWordPress
 from tests.wordpress.helpers import NOW, Clock, posts
-
-
-def photo(width: int, height: int, *, mode: str = "RGB", fmt: str = "JPEG") -> bytes:
-    """Noise compresses badly: a small picture with a big file, like a camera's."""
-    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    if mode != "RGB":
-        image = image.convert(mode)
-    out = io.BytesIO()
-    image.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    return out.getvalue()
 
 
 def test_an_image_within_the_limits_is_sent_as_it_came() -> None:
